@@ -1,0 +1,193 @@
+"""The action catalog: the single list that the handlers, the CDK stack and the local runtime read.
+
+Each entry names a Cognito admin action, its params model, the boto3 operation, its quota category,
+which answers to a repeat mean "already applied", and which params and result fields are secret.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from cognito_workers import params as p
+
+
+class QuotaCategory(Enum):
+    """Cognito's account-wide request-rate categories, with their default requests per second."""
+
+    USER_CREATION = ("UserCreation", 50)
+    USER_AUTHENTICATION = ("UserAuthentication", 120)
+    USER_ACCOUNT_RECOVERY = ("UserAccountRecovery", 30)
+    USER_READ = ("UserRead", 120)
+    USER_UPDATE = ("UserUpdate", 25)
+    USER_RESOURCE_READ = ("UserResourceRead", 50)
+    USER_RESOURCE_UPDATE = ("UserResourceUpdate", 25)
+    USER_POOL_RESOURCE_UPDATE = ("UserPoolResourceUpdate", 15)
+
+    def __init__(self, quota_name: str, requests_per_second: int) -> None:
+        self.quota_name = quota_name
+        self.requests_per_second = requests_per_second
+
+
+@dataclass(frozen=True)
+class AlreadyApplied:
+    """A Cognito answer to a repeated call that means its effect already holds.
+
+    `message` narrows codes that Cognito also uses for real failures (InvalidParameterException,
+    NotAuthorizedException); deciding by a confirming read instead would need a second IAM action.
+    """
+
+    code: str
+    message: str | None = None
+
+    def matches(self, code: str, message: str) -> bool:
+        return code == self.code and (self.message is None or re.search(self.message, message) is not None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionSpec:
+    name: str
+    params_model: type[p.ActionParams]
+    quota: QuotaCategory
+    already_applied: tuple[AlreadyApplied, ...] = ()
+    secret_params: frozenset[str] = field(default_factory=frozenset)
+    secret_result: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def operation(self) -> str:
+        """The boto3 client method, e.g. admin_create_user."""
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
+
+    @property
+    def handler_module(self) -> str:
+        return f"cognito_workers.handlers.{self.operation}"
+
+    @property
+    def handler(self) -> str:
+        """The Lambda handler string, relative to the functions/ asset."""
+        return f"{self.handler_module}.handler"
+
+    def repeat_answer(self, code: str, message: str) -> AlreadyApplied | None:
+        return next((answer for answer in self.already_applied if answer.matches(code, message)), None)
+
+
+_AUTH_SECRET_PARAMS = frozenset({"AuthParameters", "ChallengeResponses", "Session"})
+_AUTH_SECRET_RESULT = frozenset({"AuthenticationResult", "Session", "ChallengeParameters"})
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec(
+        name="AddCustomAttributes",
+        params_model=p.AddCustomAttributesParams,
+        quota=QuotaCategory.USER_POOL_RESOURCE_UPDATE,
+        already_applied=(
+            AlreadyApplied("InvalidParameterException", r"Existing attribute already has name"),
+        ),
+    ),
+    ActionSpec(
+        name="AdminAddUserToGroup",
+        params_model=p.AdminAddUserToGroupParams,
+        quota=QuotaCategory.USER_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminConfirmSignUp",
+        params_model=p.AdminConfirmSignUpParams,
+        quota=QuotaCategory.USER_CREATION,
+        already_applied=(AlreadyApplied("NotAuthorizedException", r"Current status is CONFIRMED"),),
+    ),
+    ActionSpec(
+        name="AdminCreateUser",
+        params_model=p.AdminCreateUserParams,
+        quota=QuotaCategory.USER_CREATION,
+        already_applied=(AlreadyApplied("UsernameExistsException"),),
+        secret_params=frozenset({"TemporaryPassword"}),
+    ),
+    ActionSpec(
+        name="AdminDeleteUser",
+        params_model=p.AdminDeleteUserParams,
+        quota=QuotaCategory.USER_UPDATE,
+        already_applied=(AlreadyApplied("UserNotFoundException"),),
+    ),
+    ActionSpec(
+        name="AdminDeleteUserAttributes",
+        params_model=p.AdminDeleteUserAttributesParams,
+        quota=QuotaCategory.USER_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminDisableUser",
+        params_model=p.AdminDisableUserParams,
+        quota=QuotaCategory.USER_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminEnableUser",
+        params_model=p.AdminEnableUserParams,
+        quota=QuotaCategory.USER_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminForgetDevice",
+        params_model=p.AdminForgetDeviceParams,
+        quota=QuotaCategory.USER_RESOURCE_UPDATE,
+        already_applied=(AlreadyApplied("ResourceNotFoundException", r"[Dd]evice"),),
+    ),
+    ActionSpec(
+        name="AdminGetDevice",
+        params_model=p.AdminGetDeviceParams,
+        quota=QuotaCategory.USER_RESOURCE_READ,
+    ),
+    ActionSpec(
+        name="AdminGetUser",
+        params_model=p.AdminGetUserParams,
+        quota=QuotaCategory.USER_READ,
+    ),
+    ActionSpec(
+        name="AdminInitiateAuth",
+        params_model=p.AdminInitiateAuthParams,
+        quota=QuotaCategory.USER_AUTHENTICATION,
+        secret_params=_AUTH_SECRET_PARAMS,
+        secret_result=_AUTH_SECRET_RESULT,
+    ),
+    ActionSpec(
+        name="AdminListDevices",
+        params_model=p.AdminListDevicesParams,
+        quota=QuotaCategory.USER_RESOURCE_READ,
+    ),
+    ActionSpec(
+        name="AdminListGroupsForUser",
+        params_model=p.AdminListGroupsForUserParams,
+        quota=QuotaCategory.USER_RESOURCE_READ,
+    ),
+    ActionSpec(
+        name="AdminRemoveUserFromGroup",
+        params_model=p.AdminRemoveUserFromGroupParams,
+        quota=QuotaCategory.USER_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminResetUserPassword",
+        params_model=p.AdminResetUserPasswordParams,
+        quota=QuotaCategory.USER_ACCOUNT_RECOVERY,
+    ),
+    ActionSpec(
+        name="AdminRespondToAuthChallenge",
+        params_model=p.AdminRespondToAuthChallengeParams,
+        quota=QuotaCategory.USER_AUTHENTICATION,
+        secret_params=_AUTH_SECRET_PARAMS,
+        secret_result=_AUTH_SECRET_RESULT,
+    ),
+    ActionSpec(
+        name="AdminSetUserSettings",
+        params_model=p.AdminSetUserSettingsParams,
+        quota=QuotaCategory.USER_RESOURCE_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminUpdateDeviceStatus",
+        params_model=p.AdminUpdateDeviceStatusParams,
+        quota=QuotaCategory.USER_RESOURCE_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminUserGlobalSignOut",
+        params_model=p.AdminUserGlobalSignOutParams,
+        quota=QuotaCategory.USER_UPDATE,
+    ),
+)
+
+ACTIONS_BY_NAME: dict[str, ActionSpec] = {spec.name: spec for spec in ACTIONS}

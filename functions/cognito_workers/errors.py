@@ -1,0 +1,30 @@
+"""The error classes every failure is sorted into (DESIGN section 4)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+
+class CommandError(Exception):
+    """A command that did not take effect, with a code and a message safe to log and publish."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class CommandRejected(CommandError):
+    """Permanent: bad input, or Cognito refused for good. Dead-lettered at once, never retried."""
+
+
+class RetryableFailure(CommandError):
+    """Transient: throttling, 5xx, timeouts. The record goes back to its queue."""
+
+
+def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
+    """Each failing field by its path and the reason, never the offending value (it may be a secret)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in (prefix, *problem['loc']) if part != '')}: {problem['msg']}"
+        for problem in error.errors(include_url=False, include_input=False)
+    )

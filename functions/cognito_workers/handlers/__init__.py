@@ -1,0 +1,1 @@
+"""One Lambda handler module per catalog action, each built from cognito_workers.worker."""

@@ -1,0 +1,151 @@
+"""Lambda's SQS event source, locally: receive a batch, call the real handler with the real event shape,
+delete what succeeded, leave the batch item failures to come back after their visibility timeout."""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from cognito_workers.catalog import ACTIONS_BY_NAME
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+    from cognito_workers.worker import ActionWorker
+    from local_aws.deployment import LocalDeployment
+
+LAMBDA_TIMEOUT_SECONDS = 30
+
+
+class Handler(Protocol):
+    def __call__(self, event: dict[str, Any], context: Any) -> dict[str, Any]: ...
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools reads from Lambda's context object."""
+
+    function_name: str
+    timeout_seconds: int = LAMBDA_TIMEOUT_SECONDS
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return self.aws_request_id
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def sqs_record(message: MessageTypeDef, queue_arn: str, region: str) -> dict[str, Any]:
+    """One record of an SQS-triggered Lambda event, as Lambda builds it from ReceiveMessage."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": value["DataType"],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    received: int
+    failed_message_ids: tuple[str, ...] = ()
+    # What the next invocation needs to see the failures again before their visibility timeout ends.
+    failed_receipt_handles: tuple[str, ...] = ()
+
+
+def deliver_batch(
+    handler: Handler,
+    sqs: SQSClient,
+    *,
+    queue_url: str,
+    queue_arn: str,
+    function_name: str,
+    batch_size: int = 10,
+    context: Any = None,
+) -> BatchReport:
+    """Receive up to one batch and hand it to the handler; an empty queue gives an empty report."""
+    messages = sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=batch_size,
+        MessageSystemAttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    if not messages:
+        return BatchReport(received=0)
+    region = queue_arn.split(":")[3]
+    event = {"Records": [sqs_record(message, queue_arn, region) for message in messages]}
+    response = handler(event, context or LambdaContext(function_name=function_name))
+    failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
+    done = [message for message in messages if message["MessageId"] not in failed]
+    failed_receipts = tuple(
+        message["ReceiptHandle"] for message in messages if message["MessageId"] in failed
+    )
+    for start in range(0, len(done), 10):
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                for index, message in enumerate(done[start : start + 10])
+            ],
+        )
+    return BatchReport(
+        received=len(messages),
+        failed_message_ids=tuple(sorted(failed)),
+        failed_receipt_handles=failed_receipts,
+    )
+
+
+def configured_worker(deployment: LocalDeployment, action: str) -> ActionWorker:
+    """The action's real handler module, given the settings the stack would put in its environment."""
+    module = importlib.import_module(ACTIONS_BY_NAME[action].handler_module)
+    worker: ActionWorker = module.worker
+    worker.settings = deployment.worker_settings(action)
+    return worker
+
+
+def deliver_to_worker(
+    deployment: LocalDeployment, sqs: SQSClient, action: str, context: Any = None
+) -> BatchReport:
+    """One batch from the action's queue into the action's handler."""
+    queue = deployment.queues[action]
+    return deliver_batch(
+        configured_worker(deployment, action).handler,
+        sqs,
+        queue_url=queue.url,
+        queue_arn=queue.arn,
+        function_name=f"cognito-lifecycle-{action}",
+        context=context,
+    )
