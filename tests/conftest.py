@@ -101,6 +101,13 @@ class Pipeline:
         self.collect_outcomes()
         return self.outcomes.get(key, [])
 
+    def outcomes_of_message(self, message_id: str) -> list[dict[str, Any]]:
+        """Outcome events of one SQS delivery, whatever its correlation id."""
+        self.collect_outcomes()
+        return [
+            o for found in self.outcomes.values() for o in found if o["detail"]["messageId"] == message_id
+        ]
+
     def dead_letters(self, action: str) -> list[dict[str, Any]]:
         """Drain the action's DLQ and return its messages with their attributes."""
         url = self.deployment.queues[action].dead_letter_url

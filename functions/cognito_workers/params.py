@@ -85,9 +85,10 @@ AuthFlowType = Literal[
 
 
 class CognitoShape(BaseModel):
-    """Strict and closed, like Cognito's own validation."""
+    """Strict and closed, like Cognito's own validation. Validators are built on first use, so a
+    function pays at cold start only for the models of its own action."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class AttributeType(CognitoShape):

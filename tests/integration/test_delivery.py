@@ -195,12 +195,7 @@ def test_a_bad_record_is_dead_lettered_with_its_reason_and_its_siblings_succeed(
     assert reasons["InvalidParams"] == "params.Username: String should have at most 128 characters"
     assert reasons["UnmanagedUserPool"].startswith("params.UserPoolId: us-east-1_Other is not managed")
     for message_id, code in bad_ids.items():
-        (outcome,) = pipeline.outcomes_for(message_id) or [
-            o
-            for outcomes in pipeline.outcomes.values()
-            for o in outcomes
-            if o["detail"]["messageId"] == message_id
-        ]
+        (outcome,) = pipeline.outcomes_of_message(message_id)
         assert outcome["detail-type"] == "ActionRejected"
         assert outcome["detail"]["error"]["code"] == code
 
