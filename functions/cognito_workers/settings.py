@@ -1,9 +1,9 @@
-"""The worker's environment, validated when a handler is first entered."""
+"""The functions' environment, validated when a handler is first entered."""
 
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -11,28 +11,34 @@ from cognito_workers.errors import describe_validation_error
 from cognito_workers.params import UserPoolIdType
 
 
-class WorkerSettings(BaseModel):
-    """Required names have no defaults: a missing one fails the first invocation with its name."""
+class ConsumerSettings(BaseModel):
+    """What every queue consumer reads. Required names have no defaults: a missing one fails the first
+    invocation with its name."""
 
     model_config = ConfigDict(frozen=True)
 
     user_pool_id: UserPoolIdType = Field(alias="USER_POOL_ID")
-    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", min_length=1)
     max_receive_count: Annotated[int, Field(ge=1, le=1000)] = Field(alias="MAX_RECEIVE_COUNT")
     outcome_event_source: str = Field(alias="OUTCOME_EVENT_SOURCE", default="cognito.workers", min_length=1)
-    idempotency_expiry_seconds: Annotated[int, Field(ge=60)] = Field(
-        alias="IDEMPOTENCY_EXPIRY_SECONDS", default=7 * 24 * 3600
-    )
     # Below this much remaining Lambda time a record is handed back unprocessed rather than risk a
     # timeout mid-call.
     deadline_margin_ms: Annotated[int, Field(ge=0)] = Field(alias="DEADLINE_MARGIN_MS", default=10_000)
 
     @classmethod
-    def from_environment(cls) -> WorkerSettings:
+    def from_environment(cls) -> Self:
         names = {field.alias for field in cls.model_fields.values() if field.alias}
         try:
             return cls.model_validate({name: os.environ[name] for name in names if name in os.environ})
         except ValidationError as error:
-            raise RuntimeError(f"invalid worker environment: {describe_validation_error(error)}") from None
+            raise RuntimeError(f"invalid environment: {describe_validation_error(error)}") from None
+
+
+class WorkerSettings(ConsumerSettings):
+    """An action worker's environment."""
+
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
+    idempotency_expiry_seconds: Annotated[int, Field(ge=60)] = Field(
+        alias="IDEMPOTENCY_EXPIRY_SECONDS", default=7 * 24 * 3600
+    )

@@ -1,0 +1,183 @@
+"""What every SQS-triggered function of the product shares: batches with partial failures, the error classes,
+the dead-letter queue with reasons, and the one audit event each input ends in.
+
+A subclass parses and processes one record and publishes its success; everything else is here. Retryable
+failures go back to the queue as batch item failures until the last delivery, where they are dead-lettered
+and audited as failed; permanent ones are dead-lettered at once with their reason and the original is
+acknowledged. One bad record never fails its siblings.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, TypeVar
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from cognito_workers.clients import AwsClients
+from cognito_workers.contracts import OutcomeError
+from cognito_workers.errors import CommandError, CommandRejected, RetryableFailure
+from cognito_workers.observability import action_metrics, logger, tracer
+from cognito_workers.redaction import scrub
+from cognito_workers.settings import ConsumerSettings
+
+# SQS message attributes allow 256 KiB in all; a reason is for humans and alarms.
+_MAX_REASON_LENGTH = 1024
+_MAX_USERNAME_LENGTH = 128
+
+SettingsT = TypeVar("SettingsT", bound=ConsumerSettings)
+
+
+@dataclass
+class Delivery:
+    """One SQS record as it is worked on, filled in as parsing gets further: what is known of it goes into
+    its audit event and its DLQ entry even when it is rejected half-way."""
+
+    record: SQSRecord
+    envelope: dict[str, Any] | None = None
+    secrets: frozenset[str] = frozenset()
+    idempotency_key: str | None = None
+    correlation_id: str | None = None
+    raw_username: Any = None
+    user_pool_id: str | None = None
+
+    @property
+    def username(self) -> str | None:
+        # Raw input, so that rejections are attributed too; an oversized value is not worth a log line.
+        username = self.raw_username
+        return username if isinstance(username, str) and len(username) <= _MAX_USERNAME_LENGTH else None
+
+    def identify(self, *, username: Any = None, correlation_id: str | None = None) -> None:
+        """Record who and what the input concerns, and say so on every log line from now on."""
+        if username is not None:
+            self.raw_username = username
+            logger.append_keys(username=self.username or "")
+        if correlation_id is not None:
+            self.correlation_id = correlation_id
+            logger.set_correlation_id(correlation_id)
+
+
+class QueueConsumer(ABC, Generic[SettingsT]):
+    """An SQS-triggered function. `handler` is the Lambda entry point; `clients` and `settings` are read on
+    first use and may be replaced beforehand (tests, the local runtime)."""
+
+    settings_model: ClassVar[type[ConsumerSettings]]
+    rejected_outcome: ClassVar[str]
+    failed_outcome: ClassVar[str]
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.clients = AwsClients()
+        self.settings: SettingsT | None = None
+        self._metrics = action_metrics(name)
+        self._processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        self.handler = self._build_handler()
+
+    @abstractmethod
+    def process(self, delivery: Delivery) -> None:
+        """Do the record's work and publish its audit event; raise CommandRejected or RetryableFailure."""
+
+    @abstractmethod
+    def failure_detail(self, delivery: Delivery, error: OutcomeError) -> BaseModel:
+        """The audit event detail of a record that was rejected or gave up."""
+
+    def dead_letter_body(self, delivery: Delivery) -> str:
+        """What goes to the DLQ: the original body unless a subclass must keep secrets out of it."""
+        return delivery.record.body
+
+    def on_invocation(self, context: LambdaContext) -> None:
+        """Called once per invocation before the batch, with the settings loaded."""
+
+    def configured_settings(self) -> SettingsT:
+        if self.settings is None:
+            self.settings = self.settings_model.from_environment()  # type: ignore[assignment]
+        assert self.settings is not None
+        return self.settings
+
+    def _build_handler(self) -> Any:
+        @logger.inject_lambda_context(clear_state=True)
+        @tracer.capture_lambda_handler(capture_response=False)
+        @self._metrics.log_metrics
+        def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+            self.configured_settings()
+            self.on_invocation(context)
+            return process_partial_response(
+                event=event, record_handler=self._process_record, processor=self._processor, context=context
+            )
+
+        return handler
+
+    def _process_record(self, record: SQSRecord, lambda_context: LambdaContext) -> None:
+        settings = self.configured_settings()
+        delivery = Delivery(record=record)
+        # Until the input says otherwise, the delivery itself is what correlates; Powertools drops None
+        # values, so an unknown username is logged as "".
+        logger.append_keys(action=self.name, username="", message_id=record.message_id)
+        logger.set_correlation_id(record.message_id)
+        try:
+            if lambda_context.get_remaining_time_in_millis() < settings.deadline_margin_ms:
+                raise RetryableFailure("DeadlineNear", "too little time left in this invocation")
+            self.process(delivery)
+        except CommandRejected as rejection:
+            self._give_up(delivery, self.rejected_outcome, rejection)
+        except RetryableFailure as failure:
+            self._retry_or_give_up(delivery, failure, settings)
+        except Exception as error:
+            # A defect, not an AWS answer: retried like a transient failure, audited on the last delivery.
+            logger.exception("unexpected error while processing a record")
+            self._retry_or_give_up(delivery, CommandError(type(error).__name__, "unexpected error"), settings)
+
+    def _retry_or_give_up(self, delivery: Delivery, failure: CommandError, settings: SettingsT) -> None:
+        receive_count = int(delivery.record.attributes.approximate_receive_count)
+        if receive_count < settings.max_receive_count:
+            self._metrics.add_metric(name="Retried", unit=MetricUnit.Count, value=1)
+            logger.warning(
+                "will be retried", extra={"error_code": failure.code, "receive_count": receive_count}
+            )
+            raise failure
+        self._give_up(delivery, self.failed_outcome, failure)
+
+    def _give_up(self, delivery: Delivery, outcome: str, error: CommandError) -> None:
+        """Dead-letter the record with its reason, acknowledge the original, and audit it."""
+        message = scrub(error.message, set(delivery.secrets))[:_MAX_REASON_LENGTH] or error.code
+        record = delivery.record
+        self.clients.sqs.send_message(
+            QueueUrl=self.configured_settings().dead_letter_queue_url,
+            MessageBody=self.dead_letter_body(delivery),
+            MessageAttributes={
+                "ErrorCode": {"DataType": "String", "StringValue": error.code},
+                "ErrorMessage": {"DataType": "String", "StringValue": message},
+                "Outcome": {"DataType": "String", "StringValue": outcome},
+                "SourceMessageId": {"DataType": "String", "StringValue": record.message_id},
+                "ReceiveCount": {
+                    "DataType": "Number",
+                    "StringValue": record.attributes.approximate_receive_count,
+                },
+            },
+        )
+        self.publish(outcome, self.failure_detail(delivery, OutcomeError(code=error.code, message=message)))
+
+    def publish(self, outcome: str, detail: BaseModel, **log_extra: Any) -> None:
+        """Put one audit event on the bus, count it, and log it."""
+        settings = self.configured_settings()
+        answer = self.clients.events.put_events(
+            Entries=[
+                {
+                    "Source": settings.outcome_event_source,
+                    "DetailType": outcome,
+                    "Detail": detail.model_dump_json(by_alias=True),
+                    "EventBusName": settings.event_bus_name,
+                }
+            ]
+        )
+        if answer.get("FailedEntryCount"):
+            raise RetryableFailure("OutcomeNotPublished", str(answer.get("Entries", [])))
+        self._metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
+        failed = outcome in (self.rejected_outcome, self.failed_outcome)
+        (logger.warning if failed else logger.info)("processed", extra={"outcome": outcome, **log_extra})
