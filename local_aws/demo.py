@@ -1,4 +1,4 @@
-"""The quick-start demo: one command for each of the 20 actions, through the bus, the queues and the real
+"""The quick-start demo: one command for each of the 21 actions, through the bus, the queues and the real
 handlers, against the local AWS; prints each outcome as the HR system would receive it.
 
 Run it with `make demo` (or `python -m local_aws.demo` inside the venv).
@@ -131,6 +131,11 @@ STEPS = (
     ),
     Step("AdminAddUserToGroup", _user(GroupName="engineering"), "jdoe joins engineering"),
     Step("AdminListGroupsForUser", _user(), "reads the groups"),
+    Step(
+        "AdminUpdateUserAttributes",
+        _user(UserAttributes=[{"Name": "custom:department", "Value": "platform"}]),
+        "mover: department becomes platform",
+    ),
     Step("AdminGetUser", _user(), "reads the user"),
     Step(
         "AdminRespondToAuthChallenge", _sign_in_for_a_new_password, "jdoe sets a password (session redacted)"

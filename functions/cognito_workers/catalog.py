@@ -1,5 +1,8 @@
 """The action catalog: the single list that the handlers, the CDK stack and the local runtime read.
 
+The 19 operations of the seed, plus what the lifecycle needs beside them: AdminUserGlobalSignOut (a leaver's
+sessions) and AdminUpdateUserAttributes (a mover's attributes).
+
 Each entry names a Cognito admin action, its params model, the boto3 operation, its quota category,
 which answers to a repeat mean "already applied", and which params and result fields are secret.
 """
@@ -182,6 +185,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="AdminUpdateDeviceStatus",
         params_model=p.AdminUpdateDeviceStatusParams,
         quota=QuotaCategory.USER_RESOURCE_UPDATE,
+    ),
+    ActionSpec(
+        name="AdminUpdateUserAttributes",
+        params_model=p.AdminUpdateUserAttributesParams,
+        quota=QuotaCategory.USER_UPDATE,
     ),
     ActionSpec(
         name="AdminUserGlobalSignOut",

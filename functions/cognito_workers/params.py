@@ -252,5 +252,10 @@ class AdminUpdateDeviceStatusParams(DeviceParams):
     DeviceRememberedStatus: Literal["remembered", "not_remembered"] | None = None
 
 
+class AdminUpdateUserAttributesParams(UserParams):
+    UserAttributes: list[AttributeType]
+    ClientMetadata: StringMapType | None = None
+
+
 class AdminUserGlobalSignOutParams(UserParams):
     pass

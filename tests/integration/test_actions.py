@@ -313,3 +313,13 @@ def test_admin_user_global_sign_out(
             AuthFlow="REFRESH_TOKEN_AUTH",
             AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]},
         )
+
+
+def test_admin_update_user_attributes(
+    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, user: str
+) -> None:
+    params = {"Username": user, "UserAttributes": [{"Name": "custom:department", "Value": "legal"}]}
+
+    assert_succeeded(pipeline.run("AdminUpdateUserAttributes", params))
+
+    assert attributes(cognito, deployment, user)["custom:department"] == "legal"
