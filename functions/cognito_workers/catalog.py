@@ -199,3 +199,28 @@ ACTIONS: tuple[ActionSpec, ...] = (
 )
 
 ACTIONS_BY_NAME: dict[str, ActionSpec] = {spec.name: spec for spec in ACTIONS}
+
+
+@dataclass(frozen=True)
+class PlannerSpec:
+    """The lifecycle planner, a function of its own beside the actions: what it consumes and emits."""
+
+    name: str = "LifecyclePlanner"
+    handler_module: str = "cognito_workers.handlers.lifecycle_planner"
+    event_types: tuple[str, ...] = (
+        "EmployeeOnboarded",
+        "EmployeeUpdated",
+        "EmployeeOffboarded",
+        "EmployeeRehired",
+    )
+    release_detail_type: str = "DeprovisioningReleased"
+    command_source: str = "cognito.lifecycle.planner"
+    # Outcomes of the planner's own steps come back to it: their idempotency keys start with this.
+    step_key_prefix: str = "plan:"
+
+    @property
+    def handler(self) -> str:
+        return f"{self.handler_module}.handler"
+
+
+PLANNER = PlannerSpec()

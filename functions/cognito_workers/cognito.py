@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from cognito_workers.catalog import ActionSpec, AlreadyApplied
-from cognito_workers.errors import CommandRejected, RetryableFailure
+from cognito_workers.errors import CommandRejected, RetryableFailure, error_code
 from cognito_workers.params import ActionParams
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def run_action(
     try:
         response = operation(**params.model_dump(exclude_none=True))
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "Unknown")
+        code = error_code(error)
         message = error.response.get("Error", {}).get("Message", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         answer = spec.repeat_answer(code, message)

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
+
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -28,3 +34,16 @@ def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
         f"{'.'.join(str(part) for part in (prefix, *problem['loc']) if part != '')}: {problem['msg']}"
         for problem in error.errors(include_url=False, include_input=False)
     )
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def retried_on_aws_error(request: Callable[[], T]) -> T:
+    """Run a call to the function's own resources (table, scheduler): any AWS error there is worth a retry,
+    and on the last delivery the record is dead-lettered with it."""
+    try:
+        return request()
+    except ClientError as error:
+        raise RetryableFailure(error_code(error), str(error)) from error

@@ -42,3 +42,14 @@ class WorkerSettings(ConsumerSettings):
     idempotency_expiry_seconds: Annotated[int, Field(ge=60)] = Field(
         alias="IDEMPOTENCY_EXPIRY_SECONDS", default=7 * 24 * 3600
     )
+
+
+class PlannerSettings(ConsumerSettings):
+    """The lifecycle planner's environment."""
+
+    lifecycle_table_name: str = Field(alias="LIFECYCLE_TABLE_NAME", min_length=1)
+    delete_queue_arn: str = Field(alias="DELETE_QUEUE_ARN", min_length=1)
+    scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", min_length=1)
+    schedule_group_name: str = Field(alias="SCHEDULE_GROUP_NAME", default="default", min_length=1)
+    leaver_threshold: Annotated[int, Field(ge=1)] = Field(alias="LEAVER_THRESHOLD", default=50)
+    leaver_window_minutes: Annotated[int, Field(ge=1)] = Field(alias="LEAVER_WINDOW_MINUTES", default=60)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 import cognito_workers.handlers
-from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, ActionSpec
+from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, ActionSpec
 
 SEED = next((Path(__file__).parents[3] / "shared" / "seed").glob("*.txt"), None)
 SERVICE_MODEL = botocore.session.get_session().get_service_model("cognito-idp")
@@ -46,9 +46,10 @@ def test_every_seed_parameter_is_accepted(operation: str, names: set[str]) -> No
     assert names <= set(ACTIONS_BY_NAME[operation].params_model.model_fields)
 
 
-def test_there_is_one_handler_module_per_action_and_no_other() -> None:
+def test_there_is_one_handler_module_per_action_and_the_planner_and_no_other() -> None:
     modules = {info.name for info in pkgutil.iter_modules(cognito_workers.handlers.__path__)}
-    assert modules == {spec.operation for spec in ACTIONS}
+    assert modules == {spec.operation for spec in ACTIONS} | {PLANNER.handler_module.rsplit(".", 1)[1]}
+    assert callable(importlib.import_module(PLANNER.handler_module).handler)
     for spec in ACTIONS:
         module = importlib.import_module(spec.handler_module)
         assert module.worker.spec is spec

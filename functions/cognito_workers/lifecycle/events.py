@@ -59,7 +59,9 @@ class EmployeeOnboarded(HrEvent):
 class EmployeeUpdated(HrEvent):
     kind: Literal["EmployeeUpdated"] = "EmployeeUpdated"
     username: UsernameType
-    groups: list[GroupNameType] | None = Field(default=None, description="The desired set; omitted: unchanged.")
+    groups: list[GroupNameType] | None = Field(
+        default=None, description="The desired set; omitted: unchanged."
+    )
     attributes: dict[AttributeKey, AttributeValueType | None] | None = Field(
         default=None, description="Values to set; null deletes the attribute."
     )
@@ -87,10 +89,8 @@ class EmployeeRehired(EmployeeUpdated):
 
 LifecycleEvent = EmployeeOnboarded | EmployeeUpdated | EmployeeOffboarded | EmployeeRehired
 EVENT_TYPES: dict[str, type[HrEvent]] = {
-    "EmployeeOnboarded": EmployeeOnboarded,
-    "EmployeeUpdated": EmployeeUpdated,
-    "EmployeeOffboarded": EmployeeOffboarded,
-    "EmployeeRehired": EmployeeRehired,
+    model.model_fields["kind"].default: model
+    for model in (EmployeeOnboarded, EmployeeUpdated, EmployeeOffboarded, EmployeeRehired)
 }
 
 
@@ -128,7 +128,9 @@ def _check_attribute_name(name: str) -> None:
     try:
         _ATTRIBUTE_NAME.validate_python(name)
     except ValidationError:
-        raise CommandRejected("InvalidEvent", f"detail.attributes: {name!r} is not a valid attribute name") from None
+        raise CommandRejected(
+            "InvalidEvent", f"detail.attributes: {name!r} is not a valid attribute name"
+        ) from None
 
 
 def cognito_attribute(name: str) -> str:

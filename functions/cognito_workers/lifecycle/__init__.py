@@ -1,0 +1,1 @@
+"""The HR lifecycle: events, plans of ordinary commands, and the planner that runs them per person."""

@@ -1,0 +1,186 @@
+"""The lifecycle planner: a queue consumer of HR events, of the outcomes of its own plan steps, and of the
+operator's release of a deprovisioning hold.
+
+An HR event becomes a plan (plans.py); the person's sequencer (state.py) decides what runs; the planner
+publishes the effects and saves the state. Effects are published before the state is saved: a crash in
+between re-publishes them on redelivery, and the commands' idempotency keys make that harmless, whereas
+saving first could lose a dispatch for good.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
+
+from cognito_workers.catalog import PLANNER
+from cognito_workers.consumer import Delivery, QueueConsumer
+from cognito_workers.contracts import OutcomeError
+from cognito_workers.errors import CommandRejected, RetryableFailure
+from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
+from cognito_workers.lifecycle.plans import PlannedCommand, plan_for
+from cognito_workers.lifecycle.schedules import DeletionSchedules
+from cognito_workers.lifecycle.state import STEP_OUTCOMES, Effects, PlanAudit, Sequencer, audit
+from cognito_workers.lifecycle.store import LifecycleStore, VersionConflict
+from cognito_workers.settings import PlannerSettings
+
+_MAX_VERSION_CONFLICTS = 5
+_PUT_EVENTS_BATCH = 10
+
+
+class LifecycleInputAudit(BaseModel):
+    """The audit of a planner input that could not be processed (bad HR event, or gave up)."""
+
+    detail_type: str | None = None
+    event_id: str | None = None
+    username: str | None = None
+    message_id: str
+    error: OutcomeError
+
+
+class HoldReleased(BaseModel):
+    released: list[str]
+
+
+class LifecyclePlanner(QueueConsumer[PlannerSettings]):
+    settings_model = PlannerSettings
+    rejected_outcome: ClassVar[str] = "LifecycleEventRejected"
+    failed_outcome: ClassVar[str] = "LifecycleEventFailed"
+
+    def __init__(self, clock: Callable[[], datetime.datetime] | None = None) -> None:
+        self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        super().__init__(PLANNER.name)
+
+    def process(self, delivery: Delivery) -> None:
+        event = _event_of(delivery)
+        detail_type, detail = event["detail-type"], event["detail"]
+        if detail_type in EVENT_TYPES:
+            self._plan(delivery, event)
+        elif detail_type in STEP_OUTCOMES:
+            self._step_done(delivery, detail_type, detail)
+        elif detail_type == PLANNER.release_detail_type:
+            self._release()
+        else:
+            raise CommandRejected("UnknownEventType", f"detail-type: {detail_type!r} is not for the planner")
+
+    def failure_detail(self, delivery: Delivery, error: OutcomeError) -> LifecycleInputAudit:
+        envelope = delivery.envelope or {}
+        return LifecycleInputAudit(
+            detail_type=envelope.get("detail-type"),
+            event_id=envelope.get("id"),
+            username=delivery.username,
+            message_id=delivery.record.message_id,
+            error=error,
+        )
+
+    @property
+    def store(self) -> LifecycleStore:
+        return LifecycleStore(self.clients.dynamodb, self.configured_settings().lifecycle_table_name)
+
+    def _plan(self, delivery: Delivery, event: dict[str, Any]) -> None:
+        delivery.identify(username=event["detail"].get("username"), correlation_id=event["id"])
+        lifecycle_event = parse_lifecycle_event(event["detail-type"], event["detail"])
+        plan = plan_for(lifecycle_event, plan_id=event["id"], event_time=_event_time(event))
+        delivery.identify(username=plan.username)
+        if lifecycle_event.dry_run:
+            self.publish("PlanComputed", audit(plan, stages=[stage.describe() for stage in plan.stages]))
+            return
+        self._transition(plan.username, lambda sequencer: sequencer.accept(plan))
+
+    def _step_done(self, delivery: Delivery, outcome: str, detail: dict[str, Any]) -> None:
+        username = detail.get("username")
+        if not isinstance(username, str):
+            return  # not a person's step: nothing to sequence
+        delivery.identify(username=username, correlation_id=detail.get("correlationId"))
+        self._transition(username, lambda sequencer: sequencer.on_outcome(outcome, detail))
+
+    def _release(self) -> None:
+        settings = self.configured_settings()
+        self.store.reset_leavers(self.clock(), datetime.timedelta(minutes=settings.leaver_window_minutes))
+        held = self.store.held()
+        for username in held:
+            self._transition(username, lambda sequencer: sequencer.release())
+        self.publish("HoldReleased", HoldReleased(released=held), released=len(held))
+
+    def _admit_leaver(self) -> bool:
+        settings = self.configured_settings()
+        window = datetime.timedelta(minutes=settings.leaver_window_minutes)
+        return self.store.count_leaver(self.clock(), window) <= settings.leaver_threshold
+
+    def _transition(self, username: str, step: Callable[[Sequencer], Effects]) -> None:
+        """Load, transition, publish, save; on a concurrent save, start again from the saved state."""
+        store = self.store
+        for _ in range(_MAX_VERSION_CONFLICTS):
+            state, version = store.load(username)
+            sequencer = Sequencer(state, admit_leaver=self._admit_leaver)
+            self._apply(username, step(sequencer))
+            try:
+                store.save(sequencer.state, version)
+                return
+            except VersionConflict:
+                continue
+        raise RetryableFailure("ConcurrentUpdate", f"the state of {username} kept changing while planning")
+
+    def _apply(self, username: str, effects: Effects) -> None:
+        settings = self.configured_settings()
+        schedules = DeletionSchedules(
+            self.clients.scheduler,
+            group=settings.schedule_group_name,
+            queue_arn=settings.delete_queue_arn,
+            role_arn=settings.scheduler_role_arn,
+        )
+        if effects.cancel_scheduled_delete:
+            schedules.cancel(username)
+        for command, at in effects.schedule_deletes:
+            schedules.schedule(username, command, at)
+        self._dispatch(effects.commands)
+        if effects.now_held:
+            self.store.hold(username)
+        if effects.now_released:
+            self.store.unhold(username)
+        for outcome, detail in effects.audits:
+            self._publish_audit(outcome, detail)
+
+    def _publish_audit(self, outcome: str, detail: PlanAudit) -> None:
+        self.publish(outcome, detail, plan_id=detail.plan_id)
+
+    def _dispatch(self, commands: list[PlannedCommand]) -> None:
+        """Each command as an event on the bus, routed like any producer's to its action's queue."""
+        settings = self.configured_settings()
+        for start in range(0, len(commands), _PUT_EVENTS_BATCH):
+            entries = [
+                {
+                    "Source": PLANNER.command_source,
+                    "DetailType": command.action,
+                    "Detail": json.dumps(command.envelope()),
+                    "EventBusName": settings.event_bus_name,
+                }
+                for command in commands[start : start + _PUT_EVENTS_BATCH]
+            ]
+            answer = self.clients.events.put_events(Entries=entries)  # type: ignore[arg-type]
+            if answer.get("FailedEntryCount"):
+                raise RetryableFailure("CommandsNotDispatched", str(answer.get("Entries", [])))
+
+
+def _event_of(delivery: Delivery) -> dict[str, Any]:
+    try:
+        body = json.loads(delivery.record.body)
+    except json.JSONDecodeError as error:
+        raise CommandRejected("MalformedJson", f"body: not valid JSON ({error.msg})") from None
+    if not isinstance(body, dict) or not isinstance(body.get("detail"), dict):
+        raise CommandRejected("InvalidEvent", "body: must be an EventBridge event with an object detail")
+    for name in ("id", "detail-type", "time"):
+        if not isinstance(body.get(name), str):
+            raise CommandRejected("InvalidEvent", f"{name}: required, a string")
+    delivery.envelope = body
+    return body
+
+
+def _event_time(event: dict[str, Any]) -> datetime.datetime:
+    try:
+        return datetime.datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandRejected("InvalidEvent", "time: not an ISO 8601 timestamp") from None

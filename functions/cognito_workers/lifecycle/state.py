@@ -1,0 +1,189 @@
+"""The per-person sequencer: which plan runs, which step it waits on, what comes next.
+
+Pure transitions over a person's state; the planner loads the state, applies one transition, publishes its
+effects and saves the state. A person runs one plan at a time, stage after stage; later plans wait their
+turn in event order; an event older than one already started is stale and skipped. Outcomes that do not
+match a step being waited on (duplicates, other producers' commands) change nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cmp_to_key
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from cognito_workers.contracts import OutcomeError
+from cognito_workers.lifecycle.plans import Plan, PlannedCommand, Stage, expand
+
+FAILED_OUTCOMES = frozenset({"ActionRejected", "ActionFailed"})
+STEP_OUTCOMES = FAILED_OUTCOMES | {"ActionSucceeded", "ActionSkipped"}
+_REMEMBERED_PLANS = 20
+
+
+class ActivePlan(BaseModel):
+    plan: Plan
+    stage_index: int = 0
+    stage: Stage
+    awaiting: dict[str, str] = Field(default_factory=dict, description="idempotency key -> action")
+    held: bool = False
+
+
+class PersonState(BaseModel):
+    username: str
+    active: ActivePlan | None = None
+    pending: list[Plan] = Field(default_factory=list)
+    last_started: Plan | None = None
+    recent_plan_ids: list[str] = Field(default_factory=list)
+
+
+class PlanAudit(BaseModel):
+    """The detail of a plan's audit events (PlanStarted, PlanQueued, ...)."""
+
+    plan_id: str = Field(alias="planId")
+    event_type: str = Field(alias="eventType")
+    employee_id: str = Field(alias="employeeId")
+    username: str
+    stages: list[str] | None = None
+    stage: int | None = None
+    reason: str | None = None
+    error: OutcomeError | None = None
+
+    model_config = {"populate_by_name": True}
+
+
+@dataclass
+class Effects:
+    """What a transition asks the planner to do, in this order: cancel or set scheduled deletions, dispatch
+    commands, publish audit events."""
+
+    commands: list[PlannedCommand] = field(default_factory=list)
+    schedule_deletes: list[tuple[PlannedCommand, datetime.datetime]] = field(default_factory=list)
+    cancel_scheduled_delete: bool = False
+    audits: list[tuple[str, PlanAudit]] = field(default_factory=list)
+    now_held: bool = False
+    now_released: bool = False
+
+
+def audit(plan: Plan, **fields: Any) -> PlanAudit:
+    return PlanAudit(
+        plan_id=plan.plan_id,
+        event_type=plan.event_type,
+        employee_id=plan.employee_id,
+        username=plan.username,
+        **fields,
+    )
+
+
+class Sequencer:
+    """One transition of one person's state. `admit_leaver` answers whether another deprovisioning may
+    start now (the safety threshold)."""
+
+    def __init__(self, state: PersonState, admit_leaver: Callable[[], bool]) -> None:
+        self.state = state
+        self.effects = Effects()
+        self._admit_leaver = admit_leaver
+
+    def accept(self, plan: Plan) -> Effects:
+        state = self.state
+        if plan.plan_id in state.recent_plan_ids or any(p.plan_id == plan.plan_id for p in state.pending):
+            return self.effects  # a redelivered HR event: its outcome was already published
+        state.recent_plan_ids = [*state.recent_plan_ids, plan.plan_id][-_REMEMBERED_PLANS:]
+        if state.last_started is not None and plan.precedes(state.last_started):
+            self.effects.audits.append(("PlanSkipped", audit(plan, reason="Stale")))
+        elif state.active is None:
+            self._start(plan)
+        else:
+            state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
+            self.effects.audits.append(
+                ("PlanQueued", audit(plan, reason=f"after {state.active.plan.plan_id}"))
+            )
+        return self.effects
+
+    def on_outcome(self, outcome: str, detail: dict[str, Any]) -> Effects:
+        active = self.state.active
+        key = detail.get("idempotencyKey")
+        if active is None or active.held or key not in active.awaiting:
+            return self.effects
+        del active.awaiting[key]
+        if outcome in FAILED_OUTCOMES:
+            error = OutcomeError.model_validate(detail.get("error") or {"code": outcome, "message": ""})
+            self.effects.audits.append(
+                ("PlanFailed", audit(active.plan, stage=active.stage_index, error=error))
+            )
+            self._finish()
+        elif active.stage.expansion is not None:
+            active.stage = expand(
+                active.stage, detail.get("result") or {}, plan=active.plan, stage_index=active.stage_index
+            )
+            self._run()
+        elif not active.awaiting:
+            self._advance()
+        return self.effects
+
+    def release(self) -> Effects:
+        active = self.state.active
+        if active is not None and active.held:
+            active.held = False
+            self.effects.now_released = True
+            self.effects.audits.append(("PlanStarted", audit(active.plan, reason="Released")))
+            self._run()
+        return self.effects
+
+    def _start(self, plan: Plan) -> None:
+        self.state.last_started = plan
+        self.state.active = ActivePlan(plan=plan, stage=plan.stages[0]) if plan.stages else None
+        if self.state.active is None:
+            self.effects.audits.append(("PlanCompleted", audit(plan, reason="NothingToDo")))
+            self._next()
+            return
+        if plan.is_leaver and not self._admit_leaver():
+            self.state.active.held = True
+            self.effects.now_held = True
+            self.effects.audits.append(("PlanHeld", audit(plan, reason="LeaverThresholdReached")))
+            return
+        stages = [stage.describe() for stage in plan.stages]
+        self.effects.audits.append(("PlanStarted", audit(plan, stages=stages)))
+        self._run()
+
+    def _run(self) -> None:
+        """Dispatch the current stage, or move past stages that need no outcome."""
+        active = self.state.active
+        assert active is not None
+        stage = active.stage
+        self.effects.cancel_scheduled_delete |= stage.cancel_scheduled_delete
+        if stage.schedule_delete_at is not None:
+            (delete,) = stage.commands
+            self.effects.schedule_deletes.append((delete, stage.schedule_delete_at))
+        elif stage.commands:
+            active.awaiting = {command.idempotency_key: command.action for command in stage.commands}
+            self.effects.commands.extend(stage.commands)
+            return
+        self._advance()
+
+    def _advance(self) -> None:
+        active = self.state.active
+        assert active is not None
+        active.stage_index += 1
+        if active.stage_index < len(active.plan.stages):
+            active.stage = active.plan.stages[active.stage_index]
+            self._run()
+        else:
+            self.effects.audits.append(("PlanCompleted", audit(active.plan)))
+            self._finish()
+
+    def _finish(self) -> None:
+        self.state.active = None
+        self._next()
+
+    def _next(self) -> None:
+        if self.state.pending:
+            plan, *self.state.pending = self.state.pending
+            self._start(plan)
+
+
+def _in_event_order(first: Plan, second: Plan) -> int:
+    return -1 if first.precedes(second) else 1 if second.precedes(first) else 0

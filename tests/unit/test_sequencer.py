@@ -1,0 +1,150 @@
+"""The per-person sequencer: one plan at a time, stage after stage, later plans in event order, stale and
+duplicate inputs change nothing, a failed step ends its plan, leavers over the threshold wait for release."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from cognito_workers.lifecycle.events import parse_lifecycle_event
+from cognito_workers.lifecycle.plans import Plan, PlannedCommand, plan_for
+from cognito_workers.lifecycle.state import Effects, PersonState, Sequencer
+
+T0 = datetime.datetime(2026, 11, 26, 9, 0, tzinfo=datetime.UTC)
+
+
+def plan(detail_type: str, plan_id: str, *, seconds: int = 0, **detail: Any) -> Plan:
+    detail = {"employeeId": "E1", "username": "ada", **detail}
+    if detail_type == "EmployeeOnboarded":
+        detail = {"email": "ada@example.com", "sendInvitation": False, "groups": ["staff"], **detail}
+    event = parse_lifecycle_event(detail_type, detail)
+    return plan_for(event, plan_id=plan_id, event_time=T0 + datetime.timedelta(seconds=seconds))
+
+
+class Person:
+    """A person's state carried from transition to transition, as the planner's store does."""
+
+    def __init__(self, admit: bool = True) -> None:
+        self.state = PersonState(username="ada")
+        self.admit = admit
+
+    def accept(self, new_plan: Plan) -> Effects:
+        return Sequencer(self.state, admit_leaver=lambda: self.admit).accept(new_plan)
+
+    def outcome(self, command: PlannedCommand, kind: str = "ActionSucceeded", **detail: Any) -> Effects:
+        detail = {"idempotencyKey": command.idempotency_key, "username": "ada", **detail}
+        return Sequencer(self.state, admit_leaver=lambda: self.admit).on_outcome(kind, detail)
+
+    def release(self) -> Effects:
+        return Sequencer(self.state, admit_leaver=lambda: self.admit).release()
+
+
+def audits(effects: Effects) -> list[str]:
+    return [kind for kind, _ in effects.audits]
+
+
+def test_a_leaver_right_after_its_joiner_waits_for_every_joiner_step() -> None:
+    person = Person()
+    started = person.accept(plan("EmployeeOnboarded", "join"))
+    queued = person.accept(plan("EmployeeOffboarded", "leave", seconds=1))
+
+    assert [c.action for c in started.commands] == ["AdminCreateUser"]
+    assert audits(queued) == ["PlanQueued"]
+    assert queued.commands == []
+    (create,) = started.commands
+    groups = person.outcome(create)
+    assert [c.action for c in groups.commands] == ["AdminAddUserToGroup"]
+    (add,) = groups.commands
+    leaver = person.outcome(add)
+    assert audits(leaver) == ["PlanCompleted", "PlanStarted"]
+    assert [c.action for c in leaver.commands] == ["AdminDisableUser"]
+
+
+def test_an_event_older_than_the_started_one_is_stale() -> None:
+    person = Person()
+    person.accept(plan("EmployeeOffboarded", "leave", sequence=2))
+
+    effects = person.accept(plan("EmployeeOnboarded", "join", sequence=1))
+
+    assert audits(effects) == ["PlanSkipped"]
+    assert effects.audits[0][1].reason == "Stale"
+    assert effects.commands == []
+
+
+def test_redelivered_events_and_outcomes_change_nothing() -> None:
+    person = Person()
+    joiner = plan("EmployeeOnboarded", "join")
+    (create,) = person.accept(joiner).commands
+    person.outcome(create)
+    before = person.state.model_copy(deep=True)
+
+    assert person.accept(joiner) == Effects()
+    assert person.outcome(create) == Effects()
+    assert person.state == before
+
+
+def test_a_failed_step_ends_its_plan_and_the_next_plan_starts() -> None:
+    person = Person()
+    (create,) = person.accept(plan("EmployeeOnboarded", "join")).commands
+    person.accept(plan("EmployeeUpdated", "move", seconds=5, attributes={"department": "Sales"}))
+
+    effects = person.outcome(
+        create, "ActionRejected", error={"code": "InvalidParameterException", "message": "x"}
+    )
+
+    assert audits(effects) == ["PlanFailed", "PlanStarted"]
+    assert effects.audits[0][1].error is not None
+    assert effects.audits[0][1].error.code == "InvalidParameterException"
+    assert [c.action for c in effects.commands] == ["AdminUpdateUserAttributes"]
+
+
+def test_reads_fan_out_into_one_command_per_item() -> None:
+    person = Person()
+    leaver = person.accept(plan("EmployeeOffboarded", "leave", deleteAfterDays=0))
+    (disable,) = leaver.commands
+    (sign_out,) = person.outcome(disable).commands
+    (list_devices,) = person.outcome(sign_out).commands
+
+    forget = person.outcome(list_devices, result={"Devices": [{"DeviceKey": "k1"}, {"DeviceKey": "k2"}]})
+
+    assert [(c.action, c.params["DeviceKey"]) for c in forget.commands] == [
+        ("AdminForgetDevice", "k1"),
+        ("AdminForgetDevice", "k2"),
+    ]
+    first, second = forget.commands
+    assert person.outcome(first).commands == []  # the stage waits for both
+    (list_groups,) = person.outcome(second).commands
+    assert list_groups.action == "AdminListGroupsForUser"
+    (delete,) = person.outcome(list_groups, result={"Groups": []}).commands  # no group: straight on
+    assert delete.action == "AdminDeleteUser"
+    assert audits(person.outcome(delete)) == ["PlanCompleted"]
+
+
+def test_a_grace_period_schedules_the_deletion_and_completes_the_plan() -> None:
+    person = Person()
+    (disable,) = person.accept(plan("EmployeeOffboarded", "leave", deleteAfterDays=7)).commands
+    (sign_out,) = person.outcome(disable).commands
+    (list_devices,) = person.outcome(sign_out).commands
+    (list_groups,) = person.outcome(list_devices, result={"Devices": []}).commands
+
+    effects = person.outcome(list_groups, result={"Groups": []})
+
+    ((delete, at),) = effects.schedule_deletes
+    assert delete.action == "AdminDeleteUser"
+    assert at == T0 + datetime.timedelta(days=7)
+    assert audits(effects) == ["PlanCompleted"]
+
+
+def test_a_leaver_over_the_threshold_is_held_until_released() -> None:
+    person = Person(admit=False)
+
+    held = person.accept(plan("EmployeeOffboarded", "leave"))
+    queued = person.accept(plan("EmployeeUpdated", "move", seconds=3, attributes={"a": "b"}))
+    released = person.release()
+
+    assert audits(held) == ["PlanHeld"]
+    assert held.now_held
+    assert held.commands == []
+    assert audits(queued) == ["PlanQueued"]
+    assert released.now_released
+    assert [c.action for c in released.commands] == ["AdminDisableUser"]
