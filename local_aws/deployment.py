@@ -1,7 +1,8 @@
 """Provision, on the local endpoint, the resources the workers need: read from the action catalog.
 
-Per action a queue with its DLQ and an EventBridge rule routing commands to it; one bus, one idempotency
-table, one user pool with an app client, and a queue collecting outcome events for local inspection.
+Per action a queue with its DLQ and an EventBridge rule routing commands to it; the lifecycle planner's
+queue, DLQ, rules and table; one bus, one idempotency table, one user pool with an app client, and a queue
+collecting every audit event for local inspection.
 """
 
 from __future__ import annotations
@@ -12,17 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from cognito_workers.catalog import ACTIONS
-from cognito_workers.settings import WorkerSettings
+from cognito_workers.catalog import ACTIONS, PLANNER
+from cognito_workers.settings import PlannerSettings, WorkerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
 PREFIX = "cognito-lifecycle"
-COMMAND_SOURCES = ("hr.system", "cognito.lifecycle.planner")
+HR_SOURCE = "hr.system"
+COMMAND_SOURCES = (HR_SOURCE, PLANNER.command_source)
 OUTCOME_SOURCE = "cognito.workers"
+OPERATOR_SOURCE = "cognito.lifecycle.operator"
+# EventBridge Scheduler assumes this role to send a scheduled deletion; moto does not check it.
+SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/cognito-lifecycle-scheduler"
+LEAVER_THRESHOLD = 50
+LEAVER_WINDOW_MINUTES = 60
 MAX_RECEIVE_COUNT = 5
 SANDBOX_GROUPS = ("staff", "engineering", "managers", "contractors")
 # Mutable string attributes that exist from the start; AddCustomAttributes adds more.
@@ -45,7 +53,9 @@ class LocalDeployment:
     app_client_id: str
     event_bus_name: str
     idempotency_table_name: str
+    lifecycle_table_name: str
     outcomes_queue_url: str
+    planner_queue: QueuePair
     queues: dict[str, QueuePair] = field(default_factory=dict)
 
     def worker_settings(self, action: str) -> WorkerSettings:
@@ -58,6 +68,23 @@ class LocalDeployment:
                 "DEAD_LETTER_QUEUE_URL": self.queues[action].dead_letter_url,
                 "MAX_RECEIVE_COUNT": MAX_RECEIVE_COUNT,
                 "OUTCOME_EVENT_SOURCE": OUTCOME_SOURCE,
+            }
+        )
+
+    def planner_settings(self, *, leaver_threshold: int = LEAVER_THRESHOLD) -> PlannerSettings:
+        """What the stack puts in the environment of the lifecycle planner."""
+        return PlannerSettings.model_validate(
+            {
+                "USER_POOL_ID": self.user_pool_id,
+                "EVENT_BUS_NAME": self.event_bus_name,
+                "DEAD_LETTER_QUEUE_URL": self.planner_queue.dead_letter_url,
+                "MAX_RECEIVE_COUNT": MAX_RECEIVE_COUNT,
+                "OUTCOME_EVENT_SOURCE": OUTCOME_SOURCE,
+                "LIFECYCLE_TABLE_NAME": self.lifecycle_table_name,
+                "DELETE_QUEUE_ARN": self.queues["AdminDeleteUser"].arn,
+                "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
+                "LEAVER_THRESHOLD": leaver_threshold,
+                "LEAVER_WINDOW_MINUTES": LEAVER_WINDOW_MINUTES,
             }
         )
 
@@ -82,21 +109,17 @@ def provision(endpoint_url: str, region: str, *, visibility_timeout_seconds: int
             pair,
         )
 
+    planner = _queue_with_dead_letter(sqs, f"{PREFIX}-{PLANNER.name}", visibility_timeout_seconds)
+    for name, pattern in planner_input_patterns().items():
+        _route(events, bus_name, f"{PREFIX}-{PLANNER.name}-{name}", pattern, planner)
+
     outcomes_url = sqs.create_queue(QueueName=f"{PREFIX}-outcomes")["QueueUrl"]
     outcomes = QueuePair(outcomes_url, _arn(sqs, outcomes_url), "", "")
     _route(events, bus_name, f"{PREFIX}-outcomes", {"source": [OUTCOME_SOURCE]}, outcomes)
 
-    table_name = f"{PREFIX}-idempotency"
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
-    dynamodb.create_table(
-        TableName=table_name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.update_time_to_live(
-        TableName=table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
-    )
+    idempotency_table = _table(dynamodb, f"{PREFIX}-idempotency", key="id")
+    lifecycle_table = _table(dynamodb, f"{PREFIX}-lifecycle", key="pk")
 
     pool_id, app_client_id = _sandbox_pool(session.client("cognito-idp", endpoint_url=endpoint_url))
     return LocalDeployment(
@@ -105,10 +128,38 @@ def provision(endpoint_url: str, region: str, *, visibility_timeout_seconds: int
         user_pool_id=pool_id,
         app_client_id=app_client_id,
         event_bus_name=bus_name,
-        idempotency_table_name=table_name,
+        idempotency_table_name=idempotency_table,
+        lifecycle_table_name=lifecycle_table,
         outcomes_queue_url=outcomes_url,
+        planner_queue=planner,
         queues=queues,
     )
+
+
+def planner_input_patterns() -> dict[str, dict[str, Any]]:
+    """What reaches the planner: HR events, the outcomes of its own steps, the operator's release."""
+    return {
+        "hr-events": {"source": [HR_SOURCE], "detail-type": list(PLANNER.event_types)},
+        "step-outcomes": {
+            "source": [OUTCOME_SOURCE],
+            "detail-type": ["ActionSucceeded", "ActionSkipped", "ActionRejected", "ActionFailed"],
+            "detail": {"idempotencyKey": [{"prefix": PLANNER.step_key_prefix}]},
+        },
+        "release": {"source": [OPERATOR_SOURCE], "detail-type": [PLANNER.release_detail_type]},
+    }
+
+
+def _table(dynamodb: DynamoDBClient, name: str, *, key: str) -> str:
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"}
+    )
+    return name
 
 
 def _arn(sqs: SQSClient, url: str) -> str:

@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from cognito_workers.catalog import ACTIONS_BY_NAME
+from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
+    from cognito_workers.lifecycle.planner import LifecyclePlanner
     from cognito_workers.worker import ActionWorker
     from local_aws.deployment import LocalDeployment
 
@@ -149,3 +150,12 @@ def deliver_to_worker(
         function_name=f"cognito-lifecycle-{action}",
         context=context,
     )
+
+
+def configured_planner(
+    deployment: LocalDeployment, planner: LifecyclePlanner | None = None
+) -> LifecyclePlanner:
+    """The lifecycle planner (the real handler's class), given the settings the stack would give it."""
+    planner = planner or importlib.import_module(PLANNER.handler_module).planner
+    planner.settings = deployment.planner_settings()
+    return planner

@@ -90,14 +90,15 @@ class Pipeline:
         ).get("Messages", []):
             for message in messages:
                 event = json.loads(message["Body"])
-                key = event["detail"].get("correlationId") or event["detail"]["messageId"]
+                detail = event["detail"]
+                key = detail.get("correlationId") or detail.get("planId") or detail.get("messageId", "")
                 self.outcomes.setdefault(key, []).append(event)
                 self.sqs.delete_message(
                     QueueUrl=self.deployment.outcomes_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
 
     def outcomes_for(self, key: str) -> list[dict[str, Any]]:
-        """Outcome events by correlation id (or, for unparsable commands, by SQS message id)."""
+        """Audit events by correlation id (plan events by plan id; unparsable inputs by SQS message id)."""
         self.collect_outcomes()
         return self.outcomes.get(key, [])
 

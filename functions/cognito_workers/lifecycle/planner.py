@@ -14,7 +14,8 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, Field
 
 from cognito_workers.catalog import PLANNER
 from cognito_workers.consumer import Delivery, QueueConsumer
@@ -34,10 +35,12 @@ _PUT_EVENTS_BATCH = 10
 class LifecycleInputAudit(BaseModel):
     """The audit of a planner input that could not be processed (bad HR event, or gave up)."""
 
-    detail_type: str | None = None
-    event_id: str | None = None
+    model_config = ConfigDict(populate_by_name=True)
+
+    detail_type: str | None = Field(default=None, alias="detailType")
+    event_id: str | None = Field(default=None, alias="eventId")
     username: str | None = None
-    message_id: str
+    message_id: str = Field(alias="messageId")
     error: OutcomeError
 
 
@@ -96,6 +99,7 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
             return  # not a person's step: nothing to sequence
         delivery.identify(username=username, correlation_id=detail.get("correlationId"))
         self._transition(username, lambda sequencer: sequencer.on_outcome(outcome, detail))
+        self._metrics.add_metric(name="StepOutcomes", unit=MetricUnit.Count, value=1)
 
     def _release(self) -> None:
         settings = self.configured_settings()

@@ -1,0 +1,292 @@
+"""The HR lifecycle end to end: bus -> rules -> planner -> bus -> rules -> action queues -> workers -> pool,
+with each step's outcome routed back to the planner."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from cognito_workers.lifecycle.planner import LifecyclePlanner
+from local_aws.cognito_extensions import register_device
+from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, LocalDeployment
+from local_aws.lambda_sqs import configured_planner, deliver_batch
+from tests.conftest import Pipeline
+
+
+class Lifecycle:
+    """Publishes HR events and runs the planner and the workers until every queue is empty."""
+
+    def __init__(self, pipeline: Pipeline, planner: LifecyclePlanner) -> None:
+        self.pipeline = pipeline
+        self.deployment = pipeline.deployment
+        self.planner = planner
+        self.events = boto3.client("events")
+        self.cognito_calls: list[str] = []
+
+    def publish(self, detail_type: str, source: str = HR_SOURCE, **detail: Any) -> str:
+        answer = self.events.put_events(
+            Entries=[
+                {
+                    "EventBusName": self.deployment.event_bus_name,
+                    "Source": source,
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail),
+                }
+            ]
+        )
+        return str(answer["Entries"][0]["EventId"])
+
+    def run(self, max_rounds: int = 200) -> None:
+        """Deliver batches round-robin until a whole round receives nothing."""
+        for _ in range(max_rounds):
+            received = self._deliver_planner()
+            for action in self.deployment.queues:
+                received += self.pipeline.deliver(action).received
+            if received == 0:
+                return
+        raise AssertionError("the pipeline did not drain")
+
+    def _deliver_planner(self) -> int:
+        queue = self.deployment.planner_queue
+        report = deliver_batch(
+            self.planner.handler,
+            self.pipeline.sqs,
+            queue_url=queue.url,
+            queue_arn=queue.arn,
+            function_name="cognito-lifecycle-LifecyclePlanner",
+        )
+        return report.received
+
+    def audits(self, plan_id: str) -> list[str]:
+        self.pipeline.collect_outcomes()
+        return [o["detail-type"] for o in self.pipeline.outcomes.get(plan_id, []) if "planId" in o["detail"]]
+
+
+@pytest.fixture
+def lifecycle(pipeline: Pipeline, deployment: LocalDeployment) -> Lifecycle:
+    planner = configured_planner(deployment, LifecyclePlanner())
+    return Lifecycle(pipeline, planner)
+
+
+def user(cognito: Any, deployment: LocalDeployment, username: str) -> dict[str, Any]:
+    return dict(cognito.admin_get_user(UserPoolId=deployment.user_pool_id, Username=username))
+
+
+def groups_of(cognito: Any, deployment: LocalDeployment, username: str) -> set[str]:
+    answer = cognito.admin_list_groups_for_user(UserPoolId=deployment.user_pool_id, Username=username)
+    return {group["GroupName"] for group in answer["Groups"]}
+
+
+def test_a_joiner_gets_an_account_and_groups(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    username = unique("joiner")
+    plan_id = lifecycle.publish(
+        "EmployeeOnboarded",
+        employeeId=username.upper(),
+        username=username,
+        email=f"{username}@example.com",
+        groups=["staff", "engineering"],
+        attributes={"department": "R&D"},
+        sendInvitation=False,
+    )
+
+    lifecycle.run()
+
+    assert user(cognito, deployment, username)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert groups_of(cognito, deployment, username) == {"staff", "engineering"}
+    assert lifecycle.audits(plan_id) == ["PlanStarted", "PlanCompleted"]
+
+
+def test_a_mover_converges_groups_and_attributes(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    username = unique("mover")
+    cognito.admin_create_user(
+        UserPoolId=deployment.user_pool_id,
+        Username=username,
+        MessageAction="SUPPRESS",
+        UserAttributes=[{"Name": "nickname", "Value": "old"}],
+    )
+    for group in ("staff", "contractors"):
+        cognito.admin_add_user_to_group(
+            UserPoolId=deployment.user_pool_id, Username=username, GroupName=group
+        )
+
+    lifecycle.publish(
+        "EmployeeUpdated",
+        employeeId="E7",
+        username=username,
+        groups=["staff", "managers"],
+        attributes={"department": "Sales", "nickname": None},
+    )
+    lifecycle.run()
+
+    assert groups_of(cognito, deployment, username) == {"staff", "managers"}
+    attributes = {a["Name"]: a["Value"] for a in user(cognito, deployment, username)["UserAttributes"]}
+    assert attributes["custom:department"] == "Sales"
+    assert "nickname" not in attributes
+
+
+def test_a_leaver_is_locked_out_cleaned_up_and_deleted(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    username = unique("leaver")
+    cognito.admin_create_user(UserPoolId=deployment.user_pool_id, Username=username, MessageAction="SUPPRESS")
+    cognito.admin_add_user_to_group(UserPoolId=deployment.user_pool_id, Username=username, GroupName="staff")
+    for name in ("Phone", "Laptop"):
+        register_device(deployment.user_pool_id, username, name)
+
+    plan_id = lifecycle.publish("EmployeeOffboarded", employeeId="E8", username=username, deleteAfterDays=0)
+    lifecycle.run()
+
+    with pytest.raises(ClientError, match="UserNotFoundException"):
+        user(cognito, deployment, username)
+    assert lifecycle.audits(plan_id) == ["PlanStarted", "PlanCompleted"]
+    steps = [o["detail"]["action"] for o in lifecycle.pipeline.outcomes[plan_id] if "action" in o["detail"]]
+    assert steps == [
+        "AdminDisableUser",
+        "AdminUserGlobalSignOut",
+        "AdminListDevices",
+        "AdminForgetDevice",
+        "AdminForgetDevice",
+        "AdminListGroupsForUser",
+        "AdminRemoveUserFromGroup",
+        "AdminDeleteUser",
+    ]
+
+
+def test_a_leaver_with_a_grace_period_is_disabled_now_and_deleted_on_schedule(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    username = unique("leaver")
+    cognito.admin_create_user(UserPoolId=deployment.user_pool_id, Username=username, MessageAction="SUPPRESS")
+
+    lifecycle.publish("EmployeeOffboarded", employeeId="E9", username=username, deleteAfterDays=30)
+    lifecycle.run()
+
+    assert user(cognito, deployment, username)["Enabled"] is False
+    schedules = boto3.client("scheduler").list_schedules(NamePrefix="delete-user-")["Schedules"]
+    details = [boto3.client("scheduler").get_schedule(Name=s["Name"]) for s in schedules]
+    (mine,) = [d for d in details if json.loads(d["Target"]["Input"])["params"]["Username"] == username]
+    assert mine["Target"]["Arn"] == deployment.queues["AdminDeleteUser"].arn
+    assert mine["ScheduleExpression"].startswith("at(")
+    due = datetime.datetime.fromisoformat(mine["ScheduleExpression"][3:-1])
+    assert datetime.timedelta(days=29) < due - datetime.datetime.now() < datetime.timedelta(days=31)
+
+
+def test_a_leaver_published_right_after_its_joiner_runs_after_every_joiner_step(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    username = unique("brief")
+    join = lifecycle.publish(
+        "EmployeeOnboarded",
+        employeeId="E10",
+        username=username,
+        email=f"{username}@example.com",
+        groups=["staff", "engineering"],
+        sendInvitation=False,
+    )
+    leave = lifecycle.publish("EmployeeOffboarded", employeeId="E10", username=username, deleteAfterDays=0)
+
+    lifecycle.run()
+
+    with pytest.raises(ClientError, match="UserNotFoundException"):
+        user(cognito, deployment, username)
+    assert lifecycle.audits(join) == ["PlanStarted", "PlanCompleted"]
+    assert lifecycle.audits(leave) == ["PlanQueued", "PlanStarted", "PlanCompleted"]
+    joiner_steps = lifecycle.pipeline.outcomes[join]
+    leaver_steps = lifecycle.pipeline.outcomes[leave]
+    last_joiner_step = max(o["time"] for o in joiner_steps if "action" in o["detail"])
+    first_leaver_step = min(o["time"] for o in leaver_steps if "action" in o["detail"])
+    assert last_joiner_step <= first_leaver_step
+    removed = {
+        o["detail"]["result"] is not None
+        for o in leaver_steps
+        if o["detail"].get("action") == "AdminRemoveUserFromGroup"
+    }
+    assert removed == {True}
+
+
+def test_a_dry_run_shows_the_plan_and_changes_nothing(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    username = unique("dry")
+    plan_id = lifecycle.publish(
+        "EmployeeOnboarded",
+        employeeId="E11",
+        username=username,
+        email="d@example.com",
+        sendInvitation=True,
+        dryRun=True,
+    )
+
+    lifecycle.run()
+
+    with pytest.raises(ClientError, match="UserNotFoundException"):
+        user(cognito, deployment, username)
+    (computed,) = lifecycle.pipeline.outcomes_for(plan_id)
+    assert computed["detail-type"] == "PlanComputed"
+    assert computed["detail"]["stages"][0].startswith("AdminCreateUser")
+
+
+def test_a_bad_hr_event_is_rejected_with_its_reason_and_never_planned(
+    lifecycle: Lifecycle, deployment: LocalDeployment
+) -> None:
+    event_id = lifecycle.publish("EmployeeOnboarded", employeeId="E12", sendInvitation=True)
+
+    lifecycle.run()
+
+    dead = lifecycle.pipeline.sqs.receive_message(
+        QueueUrl=deployment.planner_queue.dead_letter_url, MessageAttributeNames=["All"]
+    )["Messages"]
+    reasons = [m["MessageAttributes"]["ErrorMessage"]["StringValue"] for m in dead if event_id in m["Body"]]
+    assert reasons == ["detail.email: Field required"]
+    lifecycle.pipeline.collect_outcomes()
+    rejected = [
+        o
+        for found in lifecycle.pipeline.outcomes.values()
+        for o in found
+        if o["detail"].get("eventId") == event_id
+    ]
+    assert [o["detail-type"] for o in rejected] == ["LifecycleEventRejected"]
+
+
+def test_leavers_over_the_threshold_are_held_until_an_operator_releases_them(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    lifecycle.planner.settings = deployment.planner_settings(leaver_threshold=1)
+    usernames = [unique("mass-leaver") for _ in range(3)]
+    for username in usernames:
+        cognito.admin_create_user(
+            UserPoolId=deployment.user_pool_id, Username=username, MessageAction="SUPPRESS"
+        )
+    plans = [
+        lifecycle.publish("EmployeeOffboarded", employeeId=username, username=username, deleteAfterDays=0)
+        for username in usernames
+    ]
+
+    lifecycle.run()
+
+    assert [lifecycle.audits(plan)[0] for plan in plans].count("PlanHeld") >= 2
+    still_there = [u for u in usernames if _exists(cognito, deployment, u)]
+    assert len(still_there) >= 2
+    assert all(user(cognito, deployment, u)["Enabled"] for u in still_there)  # not even locked out
+
+    lifecycle.publish("DeprovisioningReleased", source=OPERATOR_SOURCE)
+    lifecycle.run()
+
+    assert not any(_exists(cognito, deployment, u) for u in usernames)
+
+
+def _exists(cognito: Any, deployment: LocalDeployment, username: str) -> bool:
+    try:
+        user(cognito, deployment, username)
+    except ClientError:
+        return False
+    return True
