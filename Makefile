@@ -32,3 +32,30 @@ check: lint typecheck test
 
 clean:
 	rm -rf $(VENV) cdk.out node_modules .pytest_cache .mypy_cache .ruff_cache
+
+# --- Infrastructure (app.py, infra/): synthesized offline, checked by cdk-nag and cfn-lint -------------------
+NODE_READY := node_modules/.package-lock.json
+# cfn-lint checks ignored on the synthesized template, each with its reason:
+#   W3005 (redundant DependsOn): aws-cdk-lib's Function adds DependsOn its execution role although its Role
+#         property's GetAtt already orders the two; harmless, and not ours to remove. tests/infra asserts that
+#         every W3005 finding is exactly that and nothing else.
+CFN_LINT_IGNORE := W3005
+
+.PHONY: synth lint-infra test-infra
+
+# The CDK CLI comes from package-lock.json (npm ci), never from a global install.
+$(NODE_READY): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# cdk.out/ from app.py with cdk.json's context; cdk-nag (AwsSolutions) fails the synth on any finding that is
+# not acknowledged on its resource.
+synth: $(PY_READY) $(NODE_READY)
+	npx --no-install cdk synth --quiet
+
+lint-infra: synth
+	$(VENV)/bin/cfn-lint --ignore-checks $(CFN_LINT_IGNORE) -- cdk.out/*.template.json
+
+# The infra tests alone (template properties, cdk-nag, cfn-lint); `make test` runs them with the rest.
+test-infra: $(PY_READY)
+	$(PY) -m pytest tests/infra

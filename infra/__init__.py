@@ -1,0 +1,1 @@
+"""The CDK stack of the Cognito lifecycle workers, generated from the action catalog."""

@@ -1,0 +1,88 @@
+"""The context knobs: cdk.json holds every one, docs/deploy.md describes every one, bad values fail synth."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import DeploymentConfig
+from tests.infra.conftest import CDK_JSON, REPO_ROOT, cdk_json_context
+
+KNOBS = [field.alias for field in DeploymentConfig.model_fields.values() if field.alias]
+
+
+class FakeNode:
+    """Stands in for a construct node: what DeploymentConfig.from_context reads."""
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self.context = context
+
+    def try_get_context(self, key: str) -> Any:
+        return self.context.get(key)
+
+
+def config_with(**overrides: Any) -> DeploymentConfig:
+    return DeploymentConfig.from_context(FakeNode({**cdk_json_context(), **overrides}))
+
+
+def test_cdk_json_holds_every_knob_and_keeps_synth_offline() -> None:
+    cdk_json = json.loads(CDK_JSON.read_text())
+    assert set(KNOBS) <= set(cdk_json["context"])
+    assert cdk_json["notices"] is False
+    assert cdk_json["cli-telemetry"] is False
+    config_with()  # the defaults are valid
+
+
+def test_docs_describe_every_knob() -> None:
+    docs = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    assert [knob for knob in KNOBS if f"`{knob}`" not in docs] == []
+
+
+def test_a_missing_knob_is_named() -> None:
+    context = cdk_json_context()
+    del context["maxReceiveCount"]
+    with pytest.raises(ValueError, match="maxReceiveCount"):
+        DeploymentConfig.from_context(FakeNode(context))
+
+
+def test_cli_strings_are_read_as_the_values_they_spell() -> None:
+    # Given values as `cdk synth -c name=value` passes them: strings
+    config = config_with(
+        quotaOverrides='{"UserCreation": 100}',
+        commandSources='["hr.system"]',
+        maxReceiveCount="7",
+        userPoolId="us-east-1_AbC123",
+    )
+    assert config.quota_overrides == {"UserCreation": 100}
+    assert config.command_sources == ["hr.system"]
+    assert config.max_receive_count == 7
+    assert not config.sandbox
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"quotaOverrides": {"UserUpdate": 50}}, "fixed at 25"),
+        ({"quotaOverrides": {"UserCreations": 100}}, "unknown quota category"),
+        ({"eventPublishers": ["someone"]}, "neither a 12-digit account id"),
+        ({"userPoolId": "not a pool"}, "userPoolId"),
+        ({"logRetentionDays": 10}, "logRetentionDays"),
+        ({"deadlineMarginMs": 20000}, "deadlineMarginMs"),
+        ({"actionOverrides": {"AdminMakeCoffee": {}}}, "unknown action"),
+        ({"actionOverrides": {"AdminCreateUser": {"batchSize": 11}}}, "batchSize"),
+        ({"outcomeEventSource": "hr.system"}, "must not be a command source"),
+        ({"alarmEmail": "ops"}, "alarmEmail"),
+        ({"resourcePrefix": "Cognito_Lifecycle"}, "resourcePrefix"),
+    ],
+)
+def test_a_bad_knob_fails_with_its_reason(overrides: dict[str, Any], reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        config_with(**overrides)
+
+
+def test_action_overrides_tune_one_action() -> None:
+    config = config_with(actionOverrides={"AdminCreateUser": {"functionTimeoutSeconds": 60}})
+    assert config.tuning("AdminCreateUser").function_timeout_seconds == 60
+    assert config.tuning("AdminDeleteUser").function_timeout_seconds == config.function_timeout_seconds

@@ -1,0 +1,447 @@
+"""Properties that hold across every resource of the synthesized template, whatever its ids or counts."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, ActionSpec
+from cognito_workers.settings import WorkerSettings
+from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
+from tests.infra.conftest import IMPORTED_POOL_ID, Synthesized
+
+XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def ref_target(value: Any) -> str | None:
+    """The logical id a {"Ref": id} or {"Fn::GetAtt": [id, attr]} points at."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return as_list(document["Statement"])
+
+
+def mentions(value: Any, text: str) -> bool:
+    return text in json.dumps(value)
+
+
+class Workers:
+    """The template's per-action resources, joined through their references (never through their ids)."""
+
+    def __init__(self, synthesized: Synthesized) -> None:
+        self.s = synthesized
+        self.functions = synthesized.of_type("AWS::Lambda::Function")
+        self.mappings = synthesized.of_type("AWS::Lambda::EventSourceMapping")
+        self.queues = synthesized.of_type("AWS::SQS::Queue")
+        self.roles = synthesized.of_type("AWS::IAM::Role")
+
+    def spec_of(self, function_id: str) -> ActionSpec:
+        handler = self.functions[function_id]["Properties"]["Handler"]
+        (spec,) = [spec for spec in ACTIONS if spec.handler == handler]
+        return spec
+
+    def by_action(self) -> dict[str, dict[str, Any]]:
+        """For each action: its function, role, mapping, queue and dead-letter queue (logical ids)."""
+        joined: dict[str, dict[str, Any]] = {}
+        for mapping_id, mapping in self.mappings.items():
+            function_id = ref_target(mapping["Properties"]["FunctionName"])
+            assert function_id is not None
+            queue_id = ref_target(mapping["Properties"]["EventSourceArn"])
+            assert queue_id is not None
+            redrive = self.queues[queue_id]["Properties"]["RedrivePolicy"]
+            joined[self.spec_of(function_id).name] = {
+                "function": function_id,
+                "role": ref_target(self.functions[function_id]["Properties"]["Role"]),
+                "mapping": mapping_id,
+                "queue": queue_id,
+                "dlq": ref_target(redrive["deadLetterTargetArn"]),
+                "max_receive_count": int(redrive["maxReceiveCount"]),
+            }
+        return joined
+
+
+@pytest.fixture
+def workers(synthesized: Synthesized) -> Workers:
+    return Workers(synthesized)
+
+
+def test_the_functions_are_exactly_the_catalogs_actions(synthesized: Synthesized, workers: Workers) -> None:
+    # Given the synthesized template and the action catalog
+    prefix = synthesized.context["resourcePrefix"]
+    # When the functions are read by their handler
+    by_handler = {f["Properties"]["Handler"]: f["Properties"] for f in workers.functions.values()}
+    # Then there is one function per action, named after it, and no other
+    assert len(by_handler) == len(workers.functions)
+    assert set(by_handler) == {spec.handler for spec in ACTIONS}
+    for spec in ACTIONS:
+        assert by_handler[spec.handler]["FunctionName"] == f"{prefix}-{spec.name}"
+
+
+def test_every_function_runs_the_pinned_runtime_layer_and_tracing(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    version = synthesized.context["powertoolsLayerVersion"]
+    log_groups = synthesized.of_type("AWS::Logs::LogGroup")
+    for function in workers.functions.values():
+        props = function["Properties"]
+        assert props["Runtime"] in ("python3.12", "python3.13")
+        assert props["Architectures"] == ["arm64"]
+        (layer,) = props["Layers"]
+        layer_arn = "".join(part for part in layer["Fn::Join"][1] if isinstance(part, str))
+        runtime = props["Runtime"].replace(".", "")
+        assert layer_arn.endswith(
+            f":017000801446:layer:AWSLambdaPowertoolsPythonV3-{runtime}-arm64:{version}"
+        )
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        log_group = log_groups[ref_target(props["LoggingConfig"]["LogGroup"]) or ""]
+        assert log_group["Properties"]["RetentionInDays"] == synthesized.context["logRetentionDays"]
+        assert props["Code"]["S3Key"].endswith(".zip")
+
+
+def test_the_asset_is_the_functions_tree_without_caches(synthesized: Synthesized, workers: Workers) -> None:
+    # Given the asset every function ships
+    (function, *_) = workers.functions.values()
+    asset = synthesized.outdir / f"asset.{function['Properties']['Code']['S3Key'].removesuffix('.zip')}"
+    assert asset.is_dir()
+    files = [path.relative_to(asset).as_posix() for path in asset.rglob("*") if path.is_file()]
+    # Then it holds every handler module and no cache or compiled file
+    for spec in ACTIONS:
+        assert f"{spec.handler_module.replace('.', '/')}.py" in files
+    assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
+    assert not [name for name in files if name.startswith(("aws_cdk", "infra/", "tests/"))]
+
+
+def test_every_function_environment_is_what_worker_settings_requires(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    settings_names = {f.alias for f in WorkerSettings.model_fields.values() if f.alias}
+    required = {f.alias for f in WorkerSettings.model_fields.values() if f.alias and f.is_required()}
+    for action, joined in workers.by_action().items():
+        env = workers.functions[joined["function"]]["Properties"]["Environment"]["Variables"]
+        # Every required setting is there, and nothing but settings and Powertools' own variables
+        assert required <= set(env)
+        assert set(env) <= settings_names | {
+            "POWERTOOLS_SERVICE_NAME",
+            "POWERTOOLS_METRICS_NAMESPACE",
+            "POWERTOOLS_LOG_LEVEL",
+        }
+        # The worker dead-letters into its own queue's DLQ, and counts deliveries as the queue does
+        assert ref_target(env["DEAD_LETTER_QUEUE_URL"]) == joined["dlq"], action
+        assert int(env["MAX_RECEIVE_COUNT"]) == joined["max_receive_count"]
+        assert (
+            int(env["DEADLINE_MARGIN_MS"])
+            < workers.functions[joined["function"]]["Properties"]["Timeout"] * 1000
+        )
+        assert env["OUTCOME_EVENT_SOURCE"] == synthesized.context["outcomeEventSource"]
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "CognitoLifecycle"
+        if synthesized.name == "production":
+            assert env["USER_POOL_ID"] == IMPORTED_POOL_ID
+
+
+def test_every_queue_has_a_dead_letter_queue_or_is_one(synthesized: Synthesized, workers: Workers) -> None:
+    dead_letter_targets = {
+        ref_target(q["Properties"]["RedrivePolicy"]["deadLetterTargetArn"])
+        for q in workers.queues.values()
+        if "RedrivePolicy" in q.get("Properties", {})
+    }
+    for queue_id, queue in workers.queues.items():
+        props = queue["Properties"]
+        if "RedrivePolicy" in props:
+            assert props["RedrivePolicy"]["maxReceiveCount"] == synthesized.context["maxReceiveCount"]
+            assert ref_target(props["RedrivePolicy"]["deadLetterTargetArn"]) in workers.queues
+        else:
+            assert queue_id in dead_letter_targets, f"{queue_id} neither has a DLQ nor is one"
+            assert props["MessageRetentionPeriod"] == 14 * 24 * 3600
+
+
+def test_every_queue_is_kms_encrypted_and_tls_only(synthesized: Synthesized, workers: Workers) -> None:
+    keys = synthesized.of_type("AWS::KMS::Key")
+    tls_only: set[str] = set()
+    for policy in synthesized.of_type("AWS::SQS::QueuePolicy").values():
+        denies_plain_http = any(
+            s["Effect"] == "Deny"
+            and s["Action"] == "sqs:*"
+            and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements(policy["Properties"]["PolicyDocument"])
+        )
+        if denies_plain_http:
+            tls_only.update(ref_target(q) or "" for q in policy["Properties"]["Queues"])
+    for queue_id, queue in workers.queues.items():
+        assert ref_target(queue["Properties"]["KmsMasterKeyId"]) in keys, f"{queue_id} is not KMS-encrypted"
+        assert queue_id in tls_only, f"{queue_id} accepts plain HTTP"
+    assert all(key["Properties"]["EnableKeyRotation"] for key in keys.values())
+
+
+def test_every_mapping_reports_batch_item_failures_and_paces_its_action(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    for mapping in workers.mappings.values():
+        props = mapping["Properties"]
+        assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert (
+            MIN_MAXIMUM_CONCURRENCY <= props["ScalingConfig"]["MaximumConcurrency"] <= MAX_MAXIMUM_CONCURRENCY
+        )
+        assert 1 <= props["BatchSize"] <= 10
+
+
+def test_visibility_timeout_is_at_least_six_function_timeouts(workers: Workers) -> None:
+    for action, joined in workers.by_action().items():
+        timeout = workers.functions[joined["function"]]["Properties"]["Timeout"]
+        visibility = workers.queues[joined["queue"]]["Properties"]["VisibilityTimeout"]
+        assert visibility >= 6 * timeout, action
+
+
+def test_action_overrides_reach_their_function_only(synthesized: Synthesized, workers: Workers) -> None:
+    overrides = synthesized.context["actionOverrides"]
+    for action, joined in workers.by_action().items():
+        props = workers.functions[joined["function"]]["Properties"]
+        tuning = overrides.get(action, {})
+        assert props["Timeout"] == tuning.get(
+            "functionTimeoutSeconds", synthesized.context["functionTimeoutSeconds"]
+        )
+        assert props["MemorySize"] == tuning.get("functionMemoryMb", synthesized.context["functionMemoryMb"])
+
+
+def test_per_quota_category_the_summed_maximum_concurrency_respects_the_budget(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    # Given the quotas (with the context's overrides) and the assumed Cognito calls per instance
+    context = synthesized.context
+    calls_per_instance = 1000 / context["assumedRecordMillis"]
+    concurrency: dict[str, list[int]] = defaultdict(list)
+    rps: dict[str, int] = {}
+    for action, joined in workers.by_action().items():
+        category = ACTIONS_BY_NAME[action].quota
+        concurrency[category.quota_name].append(
+            workers.mappings[joined["mapping"]]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        )
+        rps[category.quota_name] = context["quotaOverrides"].get(
+            category.quota_name, category.requests_per_second
+        )
+    # Then every category stays within its quota, except where Lambda's minimum of 2 per action forbids it
+    for name, values in concurrency.items():
+        peak = sum(values) * calls_per_instance
+        floor_bound = 2 * len(values) * calls_per_instance > rps[name]
+        if floor_bound:
+            assert values == [MIN_MAXIMUM_CONCURRENCY] * len(values), name
+        else:
+            assert peak <= rps[name], f"{name}: {values} x {calls_per_instance}/s exceeds {rps[name]}/s"
+            # and the share is not wasted: one more instance per action would break the budget
+            assert (sum(values) + len(values)) * calls_per_instance > rps[name] or max(values) == 1000, name
+
+
+def test_every_role_holds_exactly_its_action_on_the_pool_and_only_its_own_resources(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    pool_ids = set(synthesized.of_type("AWS::Cognito::UserPool"))
+    tables = set(synthesized.of_type("AWS::DynamoDB::Table"))
+    keys = set(synthesized.of_type("AWS::KMS::Key"))
+    bus_name = f"{synthesized.context['resourcePrefix']}-bus"
+    assert not synthesized.of_type("AWS::IAM::Policy"), "policies are inline, written per role"
+    assert not synthesized.of_type("AWS::IAM::ManagedPolicy")
+    joined_by_role = {j["role"]: (action, j) for action, j in workers.by_action().items()}
+    assert set(joined_by_role) == set(workers.roles), "every role belongs to one worker"
+    for role_id, role in workers.roles.items():
+        action, joined = joined_by_role[role_id]
+        props = role["Properties"]
+        assert "ManagedPolicyArns" not in props
+        assert statements(props["AssumeRolePolicyDocument"])[0]["Principal"] == {
+            "Service": "lambda.amazonaws.com"
+        }
+        granted = [s for policy in props["Policies"] for s in statements(policy["PolicyDocument"])]
+        own_log_group = ref_target(
+            workers.functions[joined["function"]]["Properties"]["LoggingConfig"]["LogGroup"]
+        )
+        own = {joined["queue"], joined["dlq"], own_log_group, *tables, *keys, *pool_ids}
+        assert all(s["Effect"] == "Allow" for s in granted)
+        # Exactly one cognito-idp action: its own, on the pool's ARN
+        cognito = [(a, s) for s in granted for a in as_list(s["Action"]) if a.startswith("cognito-idp:")]
+        assert [a for a, _ in cognito] == [f"cognito-idp:{action}"]
+        (_, cognito_statement) = cognito[0]
+        if synthesized.name == "production":
+            assert mentions(cognito_statement["Resource"], f":userpool/{IMPORTED_POOL_ID}")
+        else:
+            assert ref_target(cognito_statement["Resource"]) in pool_ids
+        for statement in granted:
+            actions = as_list(statement["Action"])
+            resources = as_list(statement["Resource"])
+            # No wildcard action; a wildcard resource only for X-Ray, which has no resource-level permission
+            assert not [a for a in actions if "*" in a], statement
+            if "*" in resources:
+                assert set(actions) <= XRAY_ACTIONS, statement
+                assert resources == ["*"], statement
+                continue
+            for resource in resources:
+                target = ref_target(resource)
+                if target is not None:
+                    assert target in own, f"{action}: {target}"
+                else:
+                    assert mentions(resource, f":event-bus/{bus_name}") or mentions(resource, ":userpool/"), (
+                        resource
+                    )
+        # Its queue is consumed and its DLQ is written, by this role only
+        queue_actions = {
+            a for s in granted for a in as_list(s["Action"]) if ref_target(s["Resource"]) == joined["queue"]
+        }
+        assert queue_actions == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+        dlq_actions = {
+            a for s in granted for a in as_list(s["Action"]) if ref_target(s["Resource"]) == joined["dlq"]
+        }
+        assert dlq_actions == {"sqs:SendMessage"}
+        table_actions = {
+            a for s in granted for a in as_list(s["Action"]) if ref_target(s["Resource"]) in tables
+        }
+        assert table_actions == {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        }
+        (put_events,) = [s for s in granted if "events:PutEvents" in as_list(s["Action"])]
+        assert put_events["Condition"] == {
+            "StringEquals": {"events:source": synthesized.context["outcomeEventSource"]}
+        }
+        # The X-Ray wildcard is acknowledged on this very role, with a reason
+        acknowledged = {r["id"]: r["reason"] for r in role["Metadata"]["cdk_nag"]["rules_to_suppress"]}
+        assert acknowledged.get("AwsSolutions::AwsSolutions-IAM5[Resource::*]")
+
+
+def test_every_action_has_a_rule_from_the_allowed_sources_to_its_queue(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    buses = synthesized.of_type("AWS::Events::EventBus")
+    rules_by_queue = {}
+    for rule in synthesized.of_type("AWS::Events::Rule").values():
+        props = rule["Properties"]
+        assert ref_target(props["EventBusName"]) in buses
+        (target,) = props["Targets"]
+        rules_by_queue[ref_target(target["Arn"])] = (props, target)
+    for action, joined in workers.by_action().items():
+        props, target = rules_by_queue[joined["queue"]]
+        assert props["EventPattern"] == {
+            "source": synthesized.context["commandSources"],
+            "detail-type": [action],
+        }
+        assert ref_target(target["DeadLetterConfig"]["Arn"]) == joined["dlq"]
+        assert target["RetryPolicy"] == {
+            "MaximumEventAgeInSeconds": synthesized.context["ruleTargetMaxEventAgeSeconds"],
+            "MaximumRetryAttempts": synthesized.context["ruleTargetRetryAttempts"],
+        }
+        assert "RoleArn" not in target, (
+            "SQS targets authorize by queue policy; a role breaks encrypted delivery"
+        )
+
+
+def test_queue_policies_let_eventbridge_send_only_from_their_own_rule(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    rules = synthesized.of_type("AWS::Events::Rule")
+    for policy in synthesized.of_type("AWS::SQS::QueuePolicy").values():
+        (queue_id,) = [ref_target(q) for q in policy["Properties"]["Queues"]]
+        for statement in statements(policy["Properties"]["PolicyDocument"]):
+            if statement["Effect"] != "Allow":
+                continue
+            assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+            assert statement["Action"] == "sqs:SendMessage"
+            rule_id = ref_target(statement["Condition"]["ArnEquals"]["aws:SourceArn"])
+            (target,) = rules[rule_id or ""]["Properties"]["Targets"]
+            assert queue_id in {ref_target(target["Arn"]), ref_target(target["DeadLetterConfig"]["Arn"])}
+
+
+def test_the_bus_lets_only_the_configured_publishers_put_events(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    (bus,) = synthesized.of_type("AWS::Events::EventBus").values()
+    assert bus["Properties"]["Name"] == f"{synthesized.context['resourcePrefix']}-bus"
+    policy = statements(bus["Properties"]["Policy"])
+    (allow,) = [s for s in policy if s["Effect"] == "Allow"]
+    (deny,) = [s for s in policy if s["Effect"] == "Deny"]
+    assert allow["Action"] == deny["Action"] == "events:PutEvents"
+    assert deny["Principal"] == {"AWS": "*"}
+    exempt_arns = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    # The workers publish their outcomes; they are the only principals beyond the configured ones
+    assert {ref_target(a) for a in exempt_arns if ref_target(a)} == set(workers.roles)
+    publishers = synthesized.context["eventPublishers"]
+    for publisher in publishers:
+        assert mentions(allow["Principal"], publisher)
+        assert mentions(deny["Condition"], publisher)
+    if not publishers:
+        assert deny["Condition"]["StringNotEquals"] == {"aws:PrincipalAccount": [{"Ref": "AWS::AccountId"}]}
+
+
+def test_the_bus_archives_commands_for_the_configured_retention(synthesized: Synthesized) -> None:
+    (archive,) = synthesized.of_type("AWS::Events::Archive").values()
+    props = archive["Properties"]
+    assert props["RetentionDays"] == synthesized.context["archiveRetentionDays"]
+    assert props["EventPattern"] == {"source": synthesized.context["commandSources"]}
+    assert ref_target(props["SourceArn"]) in synthesized.of_type("AWS::Events::EventBus")
+
+
+def test_the_idempotency_table_matches_powertools_with_ttl_pitr_and_kms(synthesized: Synthesized) -> None:
+    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert props["SSESpecification"]["SSEType"] == "KMS"
+    assert ref_target(props["SSESpecification"]["KMSMasterKeyId"]) in synthesized.of_type("AWS::KMS::Key")
+
+
+def test_every_dead_letter_queue_and_function_is_alarmed_to_the_encrypted_topic(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    (topic_id, topic), *_ = synthesized.of_type("AWS::SNS::Topic").items()
+    assert ref_target(topic["Properties"]["KmsMasterKeyId"]) in synthesized.of_type("AWS::KMS::Key")
+    watched: dict[str, set[str]] = defaultdict(set)
+    for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        assert [ref_target(a) for a in props["AlarmActions"]] == [topic_id]
+        assert props["AlarmName"].startswith(f"{synthesized.context['resourcePrefix']}-")
+        for dimension in props["Dimensions"]:
+            watched[ref_target(dimension["Value"]) or ""].add(props["MetricName"])
+    for action, joined in workers.by_action().items():
+        assert watched[joined["dlq"]] == {"ApproximateNumberOfMessagesVisible"}, action
+        assert watched[joined["function"]] == {"Errors", "Throttles"}, action
+    subscriptions = synthesized.of_type("AWS::SNS::Subscription")
+    email = synthesized.context["alarmEmail"]
+    assert [s["Properties"]["Endpoint"] for s in subscriptions.values()] == ([email] if email else [])
+
+
+def test_the_sandbox_pool_is_created_only_when_no_pool_is_given(synthesized: Synthesized) -> None:
+    pools = synthesized.of_type("AWS::Cognito::UserPool")
+    if synthesized.name == "production":
+        # An imported pool: nothing created, and a deployment outside the pool's Region is refused
+        assert not pools
+        assert not synthesized.of_type("AWS::Cognito::UserPoolGroup")
+        region_rules = [r for r in synthesized.template["Rules"].values() if mentions(r, "eu-west-1")]
+        assert len(region_rules) == 1
+        return
+    (pool,) = pools.values()
+    props = pool["Properties"]
+    assert props["DeviceConfiguration"] == {
+        "ChallengeRequiredOnNewDevice": False,
+        "DeviceOnlyRememberedOnUserPrompt": False,
+    }
+    custom = {a["Name"] for a in props["Schema"]}
+    assert custom == set(synthesized.context["sandboxCustomAttributes"])
+    groups = {
+        g["Properties"]["GroupName"] for g in synthesized.of_type("AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == set(synthesized.context["sandboxGroups"])
+    (client,) = synthesized.of_type("AWS::Cognito::UserPoolClient").values()
+    assert "ALLOW_ADMIN_USER_PASSWORD_AUTH" in client["Properties"]["ExplicitAuthFlows"]
