@@ -1,9 +1,11 @@
-"""Alarms to an encrypted SNS topic: every DLQ's depth, and every worker's errors and throttles.
+"""Alarms to an encrypted SNS topic: every DLQ's depth, every queue consumer's errors and throttles, and the
+planner's deprovisioning hold.
 
-A message in a DLQ is a command given up on (permanently rejected, retries exhausted, or undeliverable by
-EventBridge): someone has to look at it, so one message is enough. The workers catch their records'
+A message in a DLQ is an input given up on (permanently rejected, retries exhausted, or undeliverable by
+EventBridge): someone has to look at it, so one message is enough. The consumers catch their records'
 failures, so a function error means a crash or a timeout; a throttle means the account's concurrency ran
-out under the event source's maximum concurrency.
+out under the event source's maximum concurrency. The hold alarm says that more leavers arrived than the
+threshold allows: their deprovisioning waits for an operator's release.
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.worker import ActionWorker
+from infra.consumer import METRICS_NAMESPACE, SERVICE_NAME, QueueFedFunction
+
+# The planner's audit event when a leaver's plan is put on hold (lifecycle/state.py): the planner counts
+# every audit event in a metric named like its detail-type (QueueConsumer.publish).
+HOLD_METRIC = "PlanHeld"
 
 
-class WorkerAlarms(Construct):
+class Alarms(Construct):
     def __init__(
         self, scope: Construct, construct_id: str, *, alarm_name_prefix: str, key: kms.IKey, email: str
     ) -> None:
         super().__init__(scope, construct_id)
         self._prefix = alarm_name_prefix
         self.topic = sns.Topic(
-            self, "Topic", display_name="Cognito lifecycle worker alarms", master_key=key, enforce_ssl=True
+            self, "Topic", display_name="Cognito lifecycle alarms", master_key=key, enforce_ssl=True
         )
         # The topic policy replaces SNS's default one, so CloudWatch is let in explicitly: only this
         # account's alarms, and only those of this stack (by name).
@@ -52,34 +58,56 @@ class WorkerAlarms(Construct):
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
         self._action = cloudwatch_actions.SnsAction(self.topic)
 
-    def watch(self, worker: ActionWorker) -> None:
-        action = worker.spec.name
+    def watch(self, consumer: QueueFedFunction) -> None:
+        """Its DLQ's depth, its function's errors and throttles."""
+        name = consumer.name
         self._alarm(
-            f"{action}DeadLetters",
-            name=f"{self._prefix}-{action}-dead-letters",
-            description=f"{action}: commands in the dead-letter queue (rejected, failed or undeliverable)",
-            metric=worker.dead_letter_queue.metric_approximate_number_of_messages_visible(
+            f"{name}DeadLetters",
+            name=f"{self._prefix}-{name}-dead-letters",
+            description=f"{name}: inputs in the dead-letter queue (rejected, failed or undeliverable)",
+            metric=consumer.dead_letter_queue.metric_approximate_number_of_messages_visible(
                 period=cdk.Duration.minutes(1), statistic=cloudwatch.Stats.MAXIMUM
             ),
         )
         self._alarm(
-            f"{action}Errors",
-            name=f"{self._prefix}-{action}-errors",
-            description=f"{action}: the worker function failed (crash or timeout)",
-            metric=worker.function.metric_errors(
+            f"{name}Errors",
+            name=f"{self._prefix}-{name}-errors",
+            description=f"{name}: the function failed (crash or timeout)",
+            metric=consumer.function.metric_errors(
                 period=cdk.Duration.minutes(5), statistic=cloudwatch.Stats.SUM
             ),
         )
         self._alarm(
-            f"{action}Throttles",
-            name=f"{self._prefix}-{action}-throttles",
-            description=f"{action}: invocations of the worker function were throttled",
-            metric=worker.function.metric_throttles(
+            f"{name}Throttles",
+            name=f"{self._prefix}-{name}-throttles",
+            description=f"{name}: invocations of the function were throttled",
+            metric=consumer.function.metric_throttles(
                 period=cdk.Duration.minutes(5), statistic=cloudwatch.Stats.SUM
             ),
         )
 
-    def _alarm(self, construct_id: str, *, name: str, description: str, metric: cloudwatch.IMetric) -> None:
+    def watch_hold(self, planner: QueueFedFunction) -> cloudwatch.Alarm:
+        """At least one leaver put on hold in 5 minutes: the planner's PlanHeld count, with the dimensions
+        its metrics carry (action = the planner's name, service = the Powertools service name)."""
+        return self._alarm(
+            "DeprovisioningHoldActive",
+            name=f"{self._prefix}-{planner.name}-hold-active",
+            description=(
+                "Deprovisioning hold active: more leavers than leaverThreshold within leaverWindowMinutes."
+                " Their deprovisioning waits: check the HR feed, then release it (docs/deploy.md)."
+            ),
+            metric=cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=HOLD_METRIC,
+                dimensions_map={"action": planner.name, "service": SERVICE_NAME},
+                period=cdk.Duration.minutes(5),
+                statistic=cloudwatch.Stats.SUM,
+            ),
+        )
+
+    def _alarm(
+        self, construct_id: str, *, name: str, description: str, metric: cloudwatch.IMetric
+    ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
@@ -92,3 +120,4 @@ class WorkerAlarms(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(self._action)
+        return alarm

@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from cognito_workers.catalog import ACTIONS_BY_NAME, QuotaCategory
+from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER, QuotaCategory
+from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
 
 # Cognito quotas that AWS does not raise (Cognito developer guide, "Quotas"): context may lower them (to
 # leave room for other applications in the account), never raise them.
@@ -112,6 +113,16 @@ class DeploymentConfig(BaseModel):
     sandbox_custom_attributes: Annotated[list[str], BeforeValidator(_json_text)] = Field(
         alias="sandboxCustomAttributes"
     )
+    hr_event_sources: Annotated[list[EventSource], Field(min_length=1), BeforeValidator(_json_text)] = Field(
+        alias="hrEventSources"
+    )
+    operator_event_source: EventSource = Field(alias="operatorEventSource")
+    leaver_threshold: PositiveInt = Field(alias="leaverThreshold")
+    leaver_window_minutes: PositiveInt = Field(alias="leaverWindowMinutes")
+    # The planner saves a person's state with optimistic concurrency: overlapping instances are safe.
+    planner_max_concurrency: Annotated[int, Field(ge=MIN_MAXIMUM_CONCURRENCY, le=MAX_MAXIMUM_CONCURRENCY)] = (
+        Field(alias="plannerMaxConcurrency")
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentConfig:
@@ -132,7 +143,7 @@ class DeploymentConfig(BaseModel):
                     f"quotaOverrides: {name} is fixed at {default} requests/s by AWS; it can only be lowered"
                 )
         for name in self.action_overrides:
-            if name not in ACTIONS_BY_NAME:
+            if name not in ACTIONS_BY_NAME and name != PLANNER.name:
                 raise ValueError(f"actionOverrides: unknown action {name!r}")
             tuning = self.tuning(name)
             if self.deadline_margin_ms >= tuning.function_timeout_seconds * 1000 // 2:
@@ -147,7 +158,31 @@ class DeploymentConfig(BaseModel):
             raise ValueError(
                 "outcomeEventSource must not be a command source: outcomes would be read as commands"
             )
+        self._planner_sources_apart()
         return self
+
+    def _planner_sources_apart(self) -> None:
+        """The planner's inputs are told apart by their source; a source shared by two of them would let one
+        publisher pass for another (a worker, whose role may publish outcomes, releasing the hold)."""
+        if PLANNER.command_source not in self.command_sources:
+            raise ValueError(
+                f"commandSources must include {PLANNER.command_source!r}: the planner's commands would reach"
+                " no queue"
+            )
+        if set(self.hr_event_sources) & {self.outcome_event_source, PLANNER.command_source}:
+            raise ValueError(
+                "hrEventSources must not include outcomeEventSource or the planner's command source"
+                f" {PLANNER.command_source!r}"
+            )
+        if self.operator_event_source in {
+            self.outcome_event_source,
+            PLANNER.command_source,
+            *self.hr_event_sources,
+        }:
+            raise ValueError(
+                "operatorEventSource must be a source of its own: not outcomeEventSource, an HR source or the"
+                f" planner's command source {PLANNER.command_source!r}"
+            )
 
     @property
     def sandbox(self) -> bool:

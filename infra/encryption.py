@@ -1,4 +1,4 @@
-"""The customer managed KMS key that encrypts the queues, the idempotency table and the alarm topic.
+"""The customer managed KMS key that encrypts the queues, the tables and the alarm topic.
 
 A customer managed key (not SQS's AWS managed one) because EventBridge can deliver to an encrypted queue
 only when the key policy lets it, and an AWS managed key's policy cannot be changed. One key for the
@@ -7,6 +7,8 @@ and IAM policies do not already give (a principal needs both the queue's and the
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -42,19 +44,17 @@ class DataKey(Construct):
             )
         )
 
-    def use_statement(self) -> iam.PolicyStatement:
-        """What a worker needs of the key: to read its queue and write its DLQ (SQS) and its records
-        (DynamoDB), and only through those two services."""
+    def use_statement(self, *, via: Sequence[str]) -> iam.PolicyStatement:
+        """What a principal needs of the key to use the queues and tables it encrypts (SQS: receive and
+        send; DynamoDB: read and write), and only through the services named in `via` ("sqs", "dynamodb")."""
+        services = {"sqs": "Sqs", "dynamodb": "DynamoDb"}
         return iam.PolicyStatement(
-            sid="UseDataKeyThroughSqsAndDynamoDb",
+            sid=f"UseDataKeyThrough{'And'.join(services[service] for service in via)}",
             actions=["kms:Decrypt", "kms:GenerateDataKey"],
             resources=[self.key.key_arn],
             conditions={
                 "StringEquals": {
-                    "kms:ViaService": [
-                        f"sqs.{cdk.Aws.REGION}.amazonaws.com",
-                        f"dynamodb.{cdk.Aws.REGION}.amazonaws.com",
-                    ]
+                    "kms:ViaService": [f"{service}.{cdk.Aws.REGION}.amazonaws.com" for service in via]
                 }
             },
         )

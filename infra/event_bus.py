@@ -1,13 +1,16 @@
-"""The command bus: a custom EventBridge bus, its archive, its resource policy and the rule per action.
+"""The command bus: a custom EventBridge bus, its archive, its resource policy and its rules to the queues.
 
 Commands arrive with detail-type = the action's name and a source from the allow-list; a rule per action
-routes them to the action's queue. The same bus carries the workers' outcome events (source
-`outcomeEventSource`), which the HR system subscribes to; the archive keeps the commands for replay.
+routes them to the action's queue. HR lifecycle events, the outcomes of the planner's steps and the
+operator's release reach the planner's queue by three more rules (the patterns: infra/routing.py). The same
+bus carries the outcome and audit events (source `outcomeEventSource`), which the HR system subscribes to;
+the archive keeps the commands and the HR events for replay.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
@@ -23,17 +26,16 @@ class CommandBus(Construct):
         construct_id: str,
         *,
         bus_name: str,
-        command_sources: Sequence[str],
+        archived_sources: Sequence[str],
         archive_retention_days: int,
         target_max_event_age_seconds: int,
         target_retry_attempts: int,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._command_sources = list(command_sources)
         self._target_max_event_age_seconds = target_max_event_age_seconds
         self._target_retry_attempts = target_retry_attempts
         self.bus_name = bus_name
-        # The ARN spelled from the name, not read from the resource: the bus's policy names the worker
+        # The ARN spelled from the name, not read from the resource: the bus's policy names the functions'
         # roles, whose policies name the bus; a reference both ways would be a cycle.
         self.bus_arn = cdk.Stack.of(self).format_arn(
             service="events", resource="event-bus", resource_name=bus_name
@@ -41,18 +43,20 @@ class CommandBus(Construct):
         self.bus = events.CfnEventBus(
             self, "Bus", name=bus_name, description="Cognito lifecycle commands and their outcomes"
         )
-        # Replaying a command is safe: the workers run each idempotency key at most once.
+        # Replaying a command is safe: the workers run each idempotency key at most once; the planner skips
+        # an HR event it already planned, or one older than the person's latest.
         self.archive = events.CfnArchive(
             self,
             "CommandArchive",
             source_arn=self.bus.attr_arn,
-            event_pattern={"source": self._command_sources},
+            event_pattern={"source": list(dict.fromkeys(archived_sources))},
             retention_days=archive_retention_days,
-            description="Commands received from the allowed sources, for replay (0 days: kept indefinitely)",
+            description="Commands and HR events, for replay (0 days: kept indefinitely)",
         )
 
-    def allow_publishers(self, *, publishers: Sequence[str], worker_role_arns: Sequence[str]) -> None:
-        """Let only the configured principals (and the workers, for their outcome events) put events.
+    def allow_publishers(self, *, publishers: Sequence[str], function_role_arns: Sequence[str]) -> None:
+        """Let only the configured principals (and the stack's functions: the workers' outcome events, the
+        planner's commands and audit events) put events.
 
         `publishers` are account ids or IAM principal ARNs; none means the deploying account. Allowed
         accounts still need IAM permission from their own administrators; everyone else is denied.
@@ -68,7 +72,7 @@ class CommandBus(Construct):
             resources=[self.bus_arn],
         )
         not_allowed: dict[str, dict[str, list[str]]] = {
-            "ArnNotLike": {"aws:PrincipalArn": [*arns, *worker_role_arns]}
+            "ArnNotLike": {"aws:PrincipalArn": [*arns, *function_role_arns]}
         }
         if accounts:
             not_allowed["StringNotEquals"] = {"aws:PrincipalAccount": accounts}
@@ -82,23 +86,31 @@ class CommandBus(Construct):
         )
         self.bus.policy = iam.PolicyDocument(statements=[allow, deny_others])
 
-    def route(self, *, action: str, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> events.CfnRule:
-        """The action's rule: its commands from the allowed sources go to its queue.
+    def route(
+        self,
+        *,
+        name: str,
+        description: str,
+        pattern: Mapping[str, Any],
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+    ) -> events.CfnRule:
+        """A rule (`name`, alphanumeric, names it in the template) from `pattern` to `queue`.
 
-        Events EventBridge cannot deliver (after the retry policy) go to the action's own DLQ, beside the
-        commands its worker gave up on: one place to alarm on and one redrive path, since the worker reads
-        both an SQS command and an EventBridge event.
+        Events EventBridge cannot deliver (after the retry policy) go to the queue's own DLQ, beside the
+        inputs its function gave up on: one place to alarm on and one redrive path, since the functions read
+        both an SQS message and an EventBridge event.
         """
         rule = events.CfnRule(
             self,
-            f"{action}Rule",
-            description=f"{action} commands to their queue",
+            f"{name}Rule",
+            description=description,
             event_bus_name=self.bus.ref,
-            event_pattern={"source": self._command_sources, "detail-type": [action]},
+            event_pattern=dict(pattern),
             state="ENABLED",
             targets=[
                 events.CfnRule.TargetProperty(
-                    id="ActionQueue",
+                    id="Queue",
                     arn=queue.queue_arn,
                     dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
                         arn=dead_letter_queue.queue_arn
@@ -113,7 +125,7 @@ class CommandBus(Construct):
         for target in (queue, dead_letter_queue):
             target.add_to_resource_policy(
                 iam.PolicyStatement(
-                    sid=f"{action}RuleSendsMessages",
+                    sid=f"{name}RuleSendsMessages",
                     principals=[iam.ServicePrincipal("events.amazonaws.com")],
                     actions=["sqs:SendMessage"],
                     resources=[target.queue_arn],

@@ -24,3 +24,9 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge one finding (e.g. "AwsSolutions-IAM5[Resource::*]") on one resource, with its reason."""
     resource = construct.node.default_child or construct
     cdk.Validations.of(resource).acknowledge(cdk.Acknowledgment(id=f"{PACK}::{rule}", reason=reason))
+
+
+def finding_arn(*, service: str, resource: str) -> str:
+    """An ARN of this stack's account and Region as cdk-nag spells it in a finding id, e.g.
+    "AwsSolutions-IAM5[Resource::<finding_arn>]" (pseudo parameters as <AWS::Region>)."""
+    return f"arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:{resource}"

@@ -1,4 +1,5 @@
-"""The stack: the shared resources, then one worker per catalog action, each routed, alarmed and paced."""
+"""The stack: the shared resources, one worker per catalog action (each routed, alarmed and paced), and the
+lifecycle planner with its state table, its deletion schedules and its hold alarm."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cognito_workers.catalog import ACTIONS
-from infra.alarms import WorkerAlarms
+from cognito_workers.catalog import ACTIONS, PLANNER, ResourceNames
+from infra.alarms import Alarms
 from infra.concurrency import category_budgets
 from infra.config import LOG_RETENTION_DAYS, DeploymentConfig
+from infra.consumer import ARCHITECTURE, RUNTIME, ConsumerShared
+from infra.deletions import ScheduledDeletions
 from infra.encryption import DataKey
 from infra.event_bus import CommandBus
-from infra.idempotency import IdempotencyTable
+from infra.planner import LeaverThreshold, LifecyclePlanner
+from infra.routing import action_command_pattern, planner_input_patterns
+from infra.tables import IdempotencyTable, LifecycleTable
 from infra.user_pool import ManagedUserPool
-from infra.worker import ARCHITECTURE, RUNTIME, ActionWorker, WorkerShared
+from infra.worker import ActionWorker, WorkerShared
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 # The Lambda asset is the functions/ tree as it is; Powertools and pydantic come from the layer, boto3
@@ -36,6 +41,16 @@ def powertools_layer_arn(*, region: str, version: int) -> str:
     )
 
 
+def schedule_group_name(names: ResourceNames) -> str:
+    """The EventBridge Scheduler group of the leavers' deletions."""
+    return f"{names.prefix}-deletions"
+
+
+def _camel(name: str) -> str:
+    """hr-events -> HrEvents: a template-friendly name for an input of the planner."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
 def log_retention(days: int) -> logs.RetentionDays:
     """CDK's enum member for a number of days (the finite members, in increasing order)."""
     finite = [member for member in logs.RetentionDays if member is not logs.RetentionDays.INFINITE]
@@ -47,16 +62,18 @@ class CognitoWorkersStack(cdk.Stack):
         super().__init__(
             scope,
             construct_id,
-            description="Cognito user lifecycle: a Lambda worker per admin action behind SQS and EventBridge",
+            description="Cognito user lifecycle: a Lambda worker per admin action behind SQS and EventBridge,"
+            " and the lifecycle planner",
             analytics_reporting=False,
         )
         prefix = config.resource_prefix
-        data_key = DataKey(self, "DataKey", description=f"{prefix}: queues, idempotency records, alarm topic")
+        names = ResourceNames(prefix)
+        data_key = DataKey(self, "DataKey", description=f"{prefix}: queues, tables, alarm topic")
         commands = CommandBus(
             self,
             "Commands",
-            bus_name=f"{prefix}-bus",
-            command_sources=config.command_sources,
+            bus_name=names.bus,
+            archived_sources=[*config.command_sources, *config.hr_event_sources],
             archive_retention_days=config.archive_retention_days,
             target_max_event_age_seconds=config.rule_target_max_event_age_seconds,
             target_retry_attempts=config.rule_target_retry_attempts,
@@ -70,11 +87,9 @@ class CognitoWorkersStack(cdk.Stack):
             sandbox_groups=config.sandbox_groups,
             sandbox_custom_attributes=config.sandbox_custom_attributes,
         )
-        alarms = WorkerAlarms(
-            self, "Alarms", alarm_name_prefix=prefix, key=data_key.key, email=config.alarm_email
-        )
-        shared = WorkerShared(
-            resource_prefix=prefix,
+        alarms = Alarms(self, "Alarms", alarm_name_prefix=prefix, key=data_key.key, email=config.alarm_email)
+        consumer = ConsumerShared(
+            names=names,
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR), exclude=ASSET_EXCLUDES),
             powertools_layer=lambda_.LayerVersion.from_layer_version_arn(
                 self,
@@ -83,17 +98,20 @@ class CognitoWorkersStack(cdk.Stack):
             ),
             bus_name=commands.bus.ref,
             bus_arn=commands.bus_arn,
-            table_name=table.table.table_name,
-            table_arn=table.table.table_arn,
             data_key=data_key,
             user_pool_id=pool.user_pool_id,
-            user_pool_arn=pool.user_pool_arn,
             max_receive_count=config.max_receive_count,
             outcome_event_source=config.outcome_event_source,
-            idempotency_expiry_seconds=config.idempotency_expiry_seconds,
             deadline_margin_ms=config.deadline_margin_ms,
             log_retention=log_retention(config.log_retention_days),
             log_level=config.log_level,
+        )
+        shared = WorkerShared(
+            consumer=consumer,
+            user_pool_arn=pool.user_pool_arn,
+            table_name=table.table.table_name,
+            table_arn=table.table.table_arn,
+            idempotency_expiry_seconds=config.idempotency_expiry_seconds,
         )
         budgets = category_budgets(
             assumed_record_millis=config.assumed_record_millis, quota_overrides=config.quota_overrides
@@ -109,21 +127,75 @@ class CognitoWorkersStack(cdk.Stack):
                 maximum_concurrency=budgets[spec.quota].maximum_concurrency,
                 shared=shared,
             )
-            commands.route(action=spec.name, queue=worker.queue, dead_letter_queue=worker.dead_letter_queue)
+            commands.route(
+                name=spec.name,
+                description=f"{spec.name} commands to their queue",
+                pattern=action_command_pattern(spec.name, command_sources=config.command_sources),
+                queue=worker.queue,
+                dead_letter_queue=worker.dead_letter_queue,
+            )
             alarms.watch(worker)
             self.workers[spec.name] = worker
+
+        lifecycle_table = LifecycleTable(self, "LifecycleState", key=data_key.key)
+        deletions = ScheduledDeletions(
+            self,
+            "ScheduledDeletions",
+            group_name=schedule_group_name(names),
+            delete_queue=self.workers["AdminDeleteUser"].queue,
+            data_key=data_key,
+        )
+        self.planner = LifecyclePlanner(
+            self,
+            "Planner",
+            tuning=config.tuning(PLANNER.name),
+            # The planner saves a person's state with optimistic concurrency, so instances may overlap.
+            maximum_concurrency=config.planner_max_concurrency,
+            shared=consumer,
+            table=lifecycle_table,
+            delete_queue=self.workers["AdminDeleteUser"].queue,
+            deletions=deletions,
+            leavers=LeaverThreshold(
+                threshold=config.leaver_threshold, window_minutes=config.leaver_window_minutes
+            ),
+        )
+        inputs = planner_input_patterns(
+            hr_sources=config.hr_event_sources,
+            outcome_source=config.outcome_event_source,
+            operator_source=config.operator_event_source,
+        )
+        for input_name, pattern in inputs.items():
+            commands.route(
+                name=f"{PLANNER.name}{_camel(input_name)}",
+                description=f"{PLANNER.name} input: {input_name}",
+                pattern=pattern,
+                queue=self.planner.queue,
+                dead_letter_queue=self.planner.dead_letter_queue,
+            )
+        alarms.watch(self.planner)
+        hold_alarm = alarms.watch_hold(self.planner)
+
         commands.allow_publishers(
             publishers=config.event_publishers,
-            worker_role_arns=[worker.role.role_arn for worker in self.workers.values()],
+            function_role_arns=[
+                *(worker.role.role_arn for worker in self.workers.values()),
+                self.planner.role.role_arn,
+            ],
         )
 
         cdk.CfnOutput(self, "EventBusName", value=commands.bus.ref)
         cdk.CfnOutput(self, "EventBusArn", value=commands.bus.attr_arn)
         cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         cdk.CfnOutput(self, "IdempotencyTableName", value=table.table.table_name)
+        cdk.CfnOutput(self, "LifecycleTableName", value=lifecycle_table.table.table_name)
+        cdk.CfnOutput(self, "DeletionScheduleGroupName", value=deletions.group_name)
+        cdk.CfnOutput(self, "HoldAlarmName", value=hold_alarm.alarm_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
         cdk.CfnOutput(
-            self, "QueueNamePattern", value=f"{prefix}-<Action> (dead letters: {prefix}-<Action>-dlq)"
+            self,
+            "QueueNamePattern",
+            value=f"{names.queue('<Function>')} (dead letters: {names.dead_letter_queue('<Function>')});"
+            f" functions: the actions and {PLANNER.name}",
         )
         if pool.app_client is not None:
             cdk.CfnOutput(self, "SandboxAdminClientId", value=pool.app_client.user_pool_client_id)

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from cognito_workers.catalog import ACTIONS, PLANNER
+from cognito_workers.catalog import ACTIONS, PLANNER, ResourceNames
 from cognito_workers.settings import PlannerSettings, WorkerSettings
+from infra.routing import action_command_pattern, planner_input_patterns
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -89,39 +90,48 @@ class LocalDeployment:
         )
 
 
-def provision(endpoint_url: str, region: str, *, visibility_timeout_seconds: int = 30) -> LocalDeployment:
+def provision(
+    endpoint_url: str, region: str, *, visibility_timeout_seconds: int = 30, prefix: str = PREFIX
+) -> LocalDeployment:
+    """`prefix` names every resource: a second deployment on the same server needs its own."""
     session = boto3.session.Session(region_name=region)
     sqs = session.client("sqs", endpoint_url=endpoint_url)
     events = session.client("events", endpoint_url=endpoint_url)
-    bus_name = f"{PREFIX}-bus"
+    names = ResourceNames(prefix)
+    bus_name = names.bus
     events.create_event_bus(Name=bus_name)
 
     queues: dict[str, QueuePair] = {}
     for spec in ACTIONS:
         queues[spec.name] = pair = _queue_with_dead_letter(
-            sqs, f"{PREFIX}-{spec.name}", visibility_timeout_seconds
+            sqs, names.queue(spec.name), names.dead_letter_queue(spec.name), visibility_timeout_seconds
         )
         _route(
             events,
             bus_name,
-            f"{PREFIX}-{spec.name}",
-            {"detail-type": [spec.name], "source": list(COMMAND_SOURCES)},
+            f"{prefix}-{spec.name}",
+            action_command_pattern(spec.name, command_sources=COMMAND_SOURCES),
             pair,
         )
 
-    planner = _queue_with_dead_letter(sqs, f"{PREFIX}-{PLANNER.name}", visibility_timeout_seconds)
-    for name, pattern in planner_input_patterns().items():
-        _route(events, bus_name, f"{PREFIX}-{PLANNER.name}-{name}", pattern, planner)
+    planner = _queue_with_dead_letter(
+        sqs, names.queue(PLANNER.name), names.dead_letter_queue(PLANNER.name), visibility_timeout_seconds
+    )
+    patterns = planner_input_patterns(
+        hr_sources=[HR_SOURCE], outcome_source=OUTCOME_SOURCE, operator_source=OPERATOR_SOURCE
+    )
+    for name, pattern in patterns.items():
+        _route(events, bus_name, f"{prefix}-{PLANNER.name}-{name}", pattern, planner)
 
-    outcomes_url = sqs.create_queue(QueueName=f"{PREFIX}-outcomes")["QueueUrl"]
+    outcomes_url = sqs.create_queue(QueueName=f"{prefix}-outcomes")["QueueUrl"]
     outcomes = QueuePair(outcomes_url, _arn(sqs, outcomes_url), "", "")
-    _route(events, bus_name, f"{PREFIX}-outcomes", {"source": [OUTCOME_SOURCE]}, outcomes)
+    _route(events, bus_name, f"{prefix}-outcomes", {"source": [OUTCOME_SOURCE]}, outcomes)
 
     dynamodb = session.client("dynamodb", endpoint_url=endpoint_url)
-    idempotency_table = _table(dynamodb, f"{PREFIX}-idempotency", key="id")
-    lifecycle_table = _table(dynamodb, f"{PREFIX}-lifecycle", key="pk")
+    idempotency_table = _table(dynamodb, f"{prefix}-idempotency", key="id")
+    lifecycle_table = _table(dynamodb, f"{prefix}-lifecycle", key="pk")
 
-    pool_id, app_client_id = _sandbox_pool(session.client("cognito-idp", endpoint_url=endpoint_url))
+    pool_id, app_client_id = _sandbox_pool(session.client("cognito-idp", endpoint_url=endpoint_url), prefix)
     return LocalDeployment(
         endpoint_url=endpoint_url,
         region=region,
@@ -134,19 +144,6 @@ def provision(endpoint_url: str, region: str, *, visibility_timeout_seconds: int
         planner_queue=planner,
         queues=queues,
     )
-
-
-def planner_input_patterns() -> dict[str, dict[str, Any]]:
-    """What reaches the planner: HR events, the outcomes of its own steps, the operator's release."""
-    return {
-        "hr-events": {"source": [HR_SOURCE], "detail-type": list(PLANNER.event_types)},
-        "step-outcomes": {
-            "source": [OUTCOME_SOURCE],
-            "detail-type": ["ActionSucceeded", "ActionSkipped", "ActionRejected", "ActionFailed"],
-            "detail": {"idempotencyKey": [{"prefix": PLANNER.step_key_prefix}]},
-        },
-        "release": {"source": [OPERATOR_SOURCE], "detail-type": [PLANNER.release_detail_type]},
-    }
 
 
 def _table(dynamodb: DynamoDBClient, name: str, *, key: str) -> str:
@@ -166,9 +163,11 @@ def _arn(sqs: SQSClient, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def _queue_with_dead_letter(sqs: SQSClient, name: str, visibility_timeout_seconds: int) -> QueuePair:
+def _queue_with_dead_letter(
+    sqs: SQSClient, name: str, dead_letter_name: str, visibility_timeout_seconds: int
+) -> QueuePair:
     dead_letter_url = sqs.create_queue(
-        QueueName=f"{name}-dlq", Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
+        QueueName=dead_letter_name, Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600)}
     )["QueueUrl"]
     dead_letter_arn = _arn(sqs, dead_letter_url)
     url = sqs.create_queue(
@@ -190,9 +189,9 @@ def _route(
     events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": queue.arn}])
 
 
-def _sandbox_pool(cognito: CognitoIdentityProviderClient) -> tuple[str, str]:
+def _sandbox_pool(cognito: CognitoIdentityProviderClient, prefix: str) -> tuple[str, str]:
     pool_id: str = cognito.create_user_pool(
-        PoolName=f"{PREFIX}-sandbox",
+        PoolName=f"{prefix}-sandbox",
         DeviceConfiguration={
             "ChallengeRequiredOnNewDevice": False,
             "DeviceOnlyRememberedOnUserPrompt": False,
@@ -212,7 +211,7 @@ def _sandbox_pool(cognito: CognitoIdentityProviderClient) -> tuple[str, str]:
         cognito.create_group(UserPoolId=pool_id, GroupName=group)
     app_client_id: str = cognito.create_user_pool_client(
         UserPoolId=pool_id,
-        ClientName=f"{PREFIX}-admin",
+        ClientName=f"{prefix}-admin",
         ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )["UserPoolClient"]["ClientId"]
     return pool_id, app_client_id

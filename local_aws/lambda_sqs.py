@@ -79,6 +79,56 @@ def sqs_record(message: MessageTypeDef, queue_arn: str, region: str) -> dict[str
     }
 
 
+def receive_messages(
+    sqs: SQSClient, queue_url: str, *, max_messages: int, wait_seconds: int = 0
+) -> list[MessageTypeDef]:
+    """Up to `max_messages` (at most 10), with every attribute the event's records carry."""
+    return sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=max_messages,
+        WaitTimeSeconds=wait_seconds,
+        MessageSystemAttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+
+
+def sqs_event(messages: list[MessageTypeDef], queue_arn: str) -> dict[str, Any]:
+    region = queue_arn.split(":")[3]
+    return {"Records": [sqs_record(message, queue_arn, region) for message in messages]}
+
+
+class InvalidBatchResponse(ValueError):
+    """A partial batch response Lambda cannot read: it fails the whole batch."""
+
+
+def batch_item_failures(response: Any, messages: list[MessageTypeDef]) -> frozenset[str]:
+    """The message ids the handler handed back, read as Lambda reads them: no response, no list or an empty
+    one is a complete success; an itemIdentifier that is missing, empty or not in the batch is invalid."""
+    if response is None:
+        return frozenset()
+    failures = response.get("batchItemFailures") if isinstance(response, dict) else "not a JSON object"
+    if not isinstance(failures, list | None):
+        raise InvalidBatchResponse(f"the response is {failures!r}")
+    identifiers = [
+        failure.get("itemIdentifier") if isinstance(failure, dict) else None for failure in failures or []
+    ]
+    batch = {message["MessageId"] for message in messages}
+    if invalid := [identifier for identifier in identifiers if identifier not in batch]:
+        raise InvalidBatchResponse(f"itemIdentifier not in the batch: {invalid}")
+    return frozenset(map(str, identifiers))
+
+
+def delete_messages(sqs: SQSClient, queue_url: str, messages: list[MessageTypeDef]) -> None:
+    for start in range(0, len(messages), 10):
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+                for index, message in enumerate(messages[start : start + 10])
+            ],
+        )
+
+
 @dataclass(frozen=True)
 class BatchReport:
     received: int
@@ -98,34 +148,18 @@ def deliver_batch(
     context: Any = None,
 ) -> BatchReport:
     """Receive up to one batch and hand it to the handler; an empty queue gives an empty report."""
-    messages = sqs.receive_message(
-        QueueUrl=queue_url,
-        MaxNumberOfMessages=batch_size,
-        MessageSystemAttributeNames=["All"],
-        MessageAttributeNames=["All"],
-    ).get("Messages", [])
+    messages = receive_messages(sqs, queue_url, max_messages=batch_size)
     if not messages:
         return BatchReport(received=0)
-    region = queue_arn.split(":")[3]
-    event = {"Records": [sqs_record(message, queue_arn, region) for message in messages]}
-    response = handler(event, context or LambdaContext(function_name=function_name))
-    failed = {failure["itemIdentifier"] for failure in response.get("batchItemFailures", [])}
-    done = [message for message in messages if message["MessageId"] not in failed]
-    failed_receipts = tuple(
-        message["ReceiptHandle"] for message in messages if message["MessageId"] in failed
-    )
-    for start in range(0, len(done), 10):
-        sqs.delete_message_batch(
-            QueueUrl=queue_url,
-            Entries=[
-                {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-                for index, message in enumerate(done[start : start + 10])
-            ],
-        )
+    response = handler(sqs_event(messages, queue_arn), context or LambdaContext(function_name=function_name))
+    failed = batch_item_failures(response, messages)
+    delete_messages(sqs, queue_url, [message for message in messages if message["MessageId"] not in failed])
     return BatchReport(
         received=len(messages),
         failed_message_ids=tuple(sorted(failed)),
-        failed_receipt_handles=failed_receipts,
+        failed_receipt_handles=tuple(
+            message["ReceiptHandle"] for message in messages if message["MessageId"] in failed
+        ),
     )
 
 

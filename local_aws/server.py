@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 from dataclasses import dataclass, field
 from types import TracebackType
 
-import jsonpath_ng.ext
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from local_aws import cognito_extensions
+from local_aws import cognito_extensions, moto_speedups
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -58,19 +56,10 @@ class LocalAws:
         self.stop()
 
 
-def _memoize_jsonpath() -> None:
-    """moto builds a fresh JSONPath parser (PLY tables and all) for each of eight paths every time
-    EventBridge delivers an event to a target: half the cost of PutEvents. Parsed paths are immutable,
-    so one parse per distinct path serves every delivery."""
-    parse = jsonpath_ng.ext.parse  # type: ignore[attr-defined]  # re-exported by jsonpath_ng, untyped
-    if not hasattr(parse, "cache_info"):
-        jsonpath_ng.ext.parse = functools.lru_cache(maxsize=512)(parse)  # type: ignore[attr-defined]
-
-
 def start_local_aws(port: int = 0, region: str = REGION) -> LocalAws:
     """Start moto's server in this process (port 0 picks a free one) and return its endpoint."""
     cognito_extensions.install()
-    _memoize_jsonpath()
+    moto_speedups.install()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the workers' logs
     server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
     server.start()

@@ -224,3 +224,26 @@ class PlannerSpec:
 
 
 PLANNER = PlannerSpec()
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """How a deployment names what it creates, so that the stack, the local AWS and the operator CLI find
+    the same things: `<prefix>-bus`, `<prefix>-<function>` and `<prefix>-<function>-dlq`."""
+
+    prefix: str
+
+    @property
+    def bus(self) -> str:
+        return f"{self.prefix}-bus"
+
+    def queue(self, function: str) -> str:
+        return f"{self.prefix}-{function}"
+
+    def dead_letter_queue(self, function: str) -> str:
+        return f"{self.prefix}-{function}-dlq"
+
+    @property
+    def functions(self) -> tuple[str, ...]:
+        """Every queue-fed function: the actions and the planner."""
+        return (*(spec.name for spec in ACTIONS), PLANNER.name)

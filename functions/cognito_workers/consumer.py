@@ -57,10 +57,10 @@ class Delivery:
         """Record who and what the input concerns, and say so on every log line from now on."""
         if username is not None:
             self.raw_username = username
-            logger.append_keys(username=self.username or "")
+            logger.thread_safe_append_keys(username=self.username or "")
         if correlation_id is not None:
             self.correlation_id = correlation_id
-            logger.set_correlation_id(correlation_id)
+            logger.thread_safe_append_keys(correlation_id=correlation_id)
 
 
 class QueueConsumer(ABC, Generic[SettingsT]):
@@ -117,9 +117,11 @@ class QueueConsumer(ABC, Generic[SettingsT]):
         settings = self.configured_settings()
         delivery = Delivery(record=record)
         # Until the input says otherwise, the delivery itself is what correlates; Powertools drops None
-        # values, so an unknown username is logged as "".
-        logger.append_keys(action=self.name, username="", message_id=record.message_id)
-        logger.set_correlation_id(record.message_id)
+        # values, so an unknown username is logged as "". Thread-local keys: the local runtime runs several
+        # functions in one process, where Lambda gives each its own.
+        logger.thread_safe_append_keys(
+            action=self.name, username="", message_id=record.message_id, correlation_id=record.message_id
+        )
         try:
             if lambda_context.get_remaining_time_in_millis() < settings.deadline_margin_ms:
                 raise RetryableFailure("DeadlineNear", "too little time left in this invocation")

@@ -2,7 +2,7 @@
 
 `cdk.App()` does not read cdk.json: the fixture passes cdk.json's context itself, so the tests check what
 `make synth` deploys. Two variants: cdk.json as it is (sandbox pool), and a production-like one that
-imports a pool and sets the knobs a real deployment would.
+imports a pool and sets the knobs a real deployment would (its own HR source, planner tuning included).
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ PRODUCTION_OVERRIDES: dict[str, Any] = {
     "eventPublishers": ["111122223333", "arn:aws:iam::444455556666:role/hr-publisher"],
     "quotaOverrides": {"UserCreation": 100, "UserUpdate": 20},
     "alarmEmail": "identity-ops@example.com",
-    "actionOverrides": {"AdminCreateUser": {"functionTimeoutSeconds": 60, "functionMemoryMb": 512}},
+    "actionOverrides": {
+        "AdminCreateUser": {"functionTimeoutSeconds": 60, "functionMemoryMb": 512},
+        "LifecyclePlanner": {"functionTimeoutSeconds": 45, "batchSize": 5},
+    },
+    "hrEventSources": ["com.example.workday"],
+    "plannerMaxConcurrency": 10,
+    "leaverThreshold": 20,
+    "leaverWindowMinutes": 30,
 }
 
 

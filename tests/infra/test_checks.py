@@ -8,11 +8,18 @@ from typing import Any
 
 from cfnlint.api import lint_file
 
-from tests.infra.conftest import REPO_ROOT, Synthesized
+from cognito_workers.catalog import PLANNER
+from tests.infra.conftest import REPO_ROOT, Synthesized, cdk_json_context
 
+# The schedules of the planner's deletion group: named per leaver at run time (cdk-nag's spelling).
+SCHEDULES_WILDCARD = (
+    "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+    f"schedule/{cdk_json_context()['resourcePrefix']}-deletions/*]"
+)
 # Every acknowledgement the stack makes, by rule and the resource type it may sit on.
 EXPECTED_ACKNOWLEDGEMENTS = {
     "AwsSolutions::AwsSolutions-IAM5[Resource::*]": "AWS::IAM::Role",  # X-Ray needs Resource *
+    SCHEDULES_WILDCARD: "AWS::IAM::Role",  # the planner role only
     "AwsSolutions::AwsSolutions-L1": "AWS::Lambda::Function",  # runtime chosen for the Powertools layer
     "AwsSolutions::AwsSolutions-COG2": "AWS::Cognito::UserPool",  # sandbox pool only
     "AwsSolutions::AwsSolutions-COG8": "AWS::Cognito::UserPool",  # sandbox pool only
@@ -49,6 +56,13 @@ def test_every_acknowledgement_sits_on_its_resource_with_a_reason(synthesized: S
     # The Cognito acknowledgements concern the sandbox pool only: an imported pool needs none
     if synthesized.name == "production":
         assert not [rule for _, _, rule in found if "COG" in rule["id"]]
+    # The schedules' wildcard sits on the planner's role, and on no other
+    (planner_role,) = [
+        f["Properties"]["Role"]["Fn::GetAtt"][0]
+        for f in synthesized.of_type("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == PLANNER.handler
+    ]
+    assert [logical_id for logical_id, _, rule in found if rule["id"] == SCHEDULES_WILDCARD] == [planner_role]
 
 
 def test_every_acknowledgement_answers_a_real_finding_on_that_resource(synthesized: Synthesized) -> None:

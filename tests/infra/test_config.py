@@ -51,12 +51,12 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
     # Given values as `cdk synth -c name=value` passes them: strings
     config = config_with(
         quotaOverrides='{"UserCreation": 100}',
-        commandSources='["hr.system"]',
+        commandSources='["hr.system", "cognito.lifecycle.planner"]',
         maxReceiveCount="7",
         userPoolId="us-east-1_AbC123",
     )
     assert config.quota_overrides == {"UserCreation": 100}
-    assert config.command_sources == ["hr.system"]
+    assert config.command_sources == ["hr.system", "cognito.lifecycle.planner"]
     assert config.max_receive_count == 7
     assert not config.sandbox
 
@@ -75,6 +75,15 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
         ({"outcomeEventSource": "hr.system"}, "must not be a command source"),
         ({"alarmEmail": "ops"}, "alarmEmail"),
         ({"resourcePrefix": "Cognito_Lifecycle"}, "resourcePrefix"),
+        ({"commandSources": ["hr.system"]}, "must include 'cognito.lifecycle.planner'"),
+        ({"hrEventSources": []}, "hrEventSources"),
+        ({"hrEventSources": ["cognito.workers"]}, "hrEventSources must not include"),
+        ({"operatorEventSource": "cognito.workers"}, "operatorEventSource must be a source of its own"),
+        ({"operatorEventSource": "hr.system"}, "operatorEventSource must be a source of its own"),
+        ({"leaverThreshold": 0}, "leaverThreshold"),
+        ({"leaverWindowMinutes": 0}, "leaverWindowMinutes"),
+        ({"plannerMaxConcurrency": 1}, "plannerMaxConcurrency"),
+        ({"actionOverrides": {"LifecyclePlanner": {"functionTimeoutSeconds": 2}}}, "functionTimeoutSeconds"),
     ],
 )
 def test_a_bad_knob_fails_with_its_reason(overrides: dict[str, Any], reason: str) -> None:
@@ -86,3 +95,9 @@ def test_action_overrides_tune_one_action() -> None:
     config = config_with(actionOverrides={"AdminCreateUser": {"functionTimeoutSeconds": 60}})
     assert config.tuning("AdminCreateUser").function_timeout_seconds == 60
     assert config.tuning("AdminDeleteUser").function_timeout_seconds == config.function_timeout_seconds
+
+
+def test_action_overrides_tune_the_planner_too() -> None:
+    config = config_with(actionOverrides={"LifecyclePlanner": {"batchSize": 1}})
+    assert config.tuning("LifecyclePlanner").batch_size == 1
+    assert config.tuning("AdminCreateUser").batch_size == config.batch_size

@@ -2,75 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
 import pytest
 
-from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, ActionSpec
+from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER
 from cognito_workers.settings import WorkerSettings
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
 from tests.infra.conftest import IMPORTED_POOL_ID, Synthesized
-
-XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-
-
-def ref_target(value: Any) -> str | None:
-    """The logical id a {"Ref": id} or {"Fn::GetAtt": [id, attr]} points at."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return str(value["Ref"])
-        if "Fn::GetAtt" in value:
-            return str(value["Fn::GetAtt"][0])
-    return None
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
-    return as_list(document["Statement"])
-
-
-def mentions(value: Any, text: str) -> bool:
-    return text in json.dumps(value)
-
-
-class Workers:
-    """The template's per-action resources, joined through their references (never through their ids)."""
-
-    def __init__(self, synthesized: Synthesized) -> None:
-        self.s = synthesized
-        self.functions = synthesized.of_type("AWS::Lambda::Function")
-        self.mappings = synthesized.of_type("AWS::Lambda::EventSourceMapping")
-        self.queues = synthesized.of_type("AWS::SQS::Queue")
-        self.roles = synthesized.of_type("AWS::IAM::Role")
-
-    def spec_of(self, function_id: str) -> ActionSpec:
-        handler = self.functions[function_id]["Properties"]["Handler"]
-        (spec,) = [spec for spec in ACTIONS if spec.handler == handler]
-        return spec
-
-    def by_action(self) -> dict[str, dict[str, Any]]:
-        """For each action: its function, role, mapping, queue and dead-letter queue (logical ids)."""
-        joined: dict[str, dict[str, Any]] = {}
-        for mapping_id, mapping in self.mappings.items():
-            function_id = ref_target(mapping["Properties"]["FunctionName"])
-            assert function_id is not None
-            queue_id = ref_target(mapping["Properties"]["EventSourceArn"])
-            assert queue_id is not None
-            redrive = self.queues[queue_id]["Properties"]["RedrivePolicy"]
-            joined[self.spec_of(function_id).name] = {
-                "function": function_id,
-                "role": ref_target(self.functions[function_id]["Properties"]["Role"]),
-                "mapping": mapping_id,
-                "queue": queue_id,
-                "dlq": ref_target(redrive["deadLetterTargetArn"]),
-                "max_receive_count": int(redrive["maxReceiveCount"]),
-            }
-        return joined
+from tests.infra.template import (
+    POWERTOOLS_VARIABLES,
+    XRAY_ACTIONS,
+    Workers,
+    as_list,
+    mentions,
+    ref_target,
+    statements,
+    tables_keyed_by,
+)
 
 
 @pytest.fixture
@@ -78,16 +28,23 @@ def workers(synthesized: Synthesized) -> Workers:
     return Workers(synthesized)
 
 
-def test_the_functions_are_exactly_the_catalogs_actions(synthesized: Synthesized, workers: Workers) -> None:
-    # Given the synthesized template and the action catalog
+def test_the_functions_are_exactly_the_catalogs_actions_and_the_planner(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    # Given the synthesized template and the catalog
     prefix = synthesized.context["resourcePrefix"]
     # When the functions are read by their handler
     by_handler = {f["Properties"]["Handler"]: f["Properties"] for f in workers.functions.values()}
-    # Then there is one function per action, named after it, and no other
+    # Then there is one function per action and one for the planner, each named after it, and no other
     assert len(by_handler) == len(workers.functions)
-    assert set(by_handler) == {spec.handler for spec in ACTIONS}
-    for spec in ACTIONS:
-        assert by_handler[spec.handler]["FunctionName"] == f"{prefix}-{spec.name}"
+    assert set(by_handler) == {spec.handler for spec in ACTIONS} | {PLANNER.handler}
+    for name, handler in [*((spec.name, spec.handler) for spec in ACTIONS), (PLANNER.name, PLANNER.handler)]:
+        assert by_handler[handler]["FunctionName"] == f"{prefix}-{name}"
+    # and every one of them is fed by its own queue, named like it (catalog.ResourceNames)
+    assert set(workers.by_function()) == {*ACTIONS_BY_NAME, PLANNER.name}
+    for name, joined in workers.by_function().items():
+        assert workers.queues[joined["queue"]]["Properties"]["QueueName"] == f"{prefix}-{name}"
+        assert workers.queues[joined["dlq"]]["Properties"]["QueueName"] == f"{prefix}-{name}-dlq"
 
 
 def test_every_function_runs_the_pinned_runtime_layer_and_tracing(
@@ -118,8 +75,8 @@ def test_the_asset_is_the_functions_tree_without_caches(synthesized: Synthesized
     assert asset.is_dir()
     files = [path.relative_to(asset).as_posix() for path in asset.rglob("*") if path.is_file()]
     # Then it holds every handler module and no cache or compiled file
-    for spec in ACTIONS:
-        assert f"{spec.handler_module.replace('.', '/')}.py" in files
+    for module in [*(spec.handler_module for spec in ACTIONS), PLANNER.handler_module]:
+        assert f"{module.replace('.', '/')}.py" in files
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
     assert not [name for name in files if name.startswith(("aws_cdk", "infra/", "tests/"))]
 
@@ -133,11 +90,7 @@ def test_every_function_environment_is_what_worker_settings_requires(
         env = workers.functions[joined["function"]]["Properties"]["Environment"]["Variables"]
         # Every required setting is there, and nothing but settings and Powertools' own variables
         assert required <= set(env)
-        assert set(env) <= settings_names | {
-            "POWERTOOLS_SERVICE_NAME",
-            "POWERTOOLS_METRICS_NAMESPACE",
-            "POWERTOOLS_LOG_LEVEL",
-        }
+        assert set(env) <= settings_names | POWERTOOLS_VARIABLES
         # The worker dead-letters into its own queue's DLQ, and counts deliveries as the queue does
         assert ref_target(env["DEAD_LETTER_QUEUE_URL"]) == joined["dlq"], action
         assert int(env["MAX_RECEIVE_COUNT"]) == joined["max_receive_count"]
@@ -185,7 +138,7 @@ def test_every_queue_is_kms_encrypted_and_tls_only(synthesized: Synthesized, wor
     assert all(key["Properties"]["EnableKeyRotation"] for key in keys.values())
 
 
-def test_every_mapping_reports_batch_item_failures_and_paces_its_action(
+def test_every_mapping_reports_batch_item_failures_and_paces_its_function(
     synthesized: Synthesized, workers: Workers
 ) -> None:
     for mapping in workers.mappings.values():
@@ -195,10 +148,15 @@ def test_every_mapping_reports_batch_item_failures_and_paces_its_action(
             MIN_MAXIMUM_CONCURRENCY <= props["ScalingConfig"]["MaximumConcurrency"] <= MAX_MAXIMUM_CONCURRENCY
         )
         assert 1 <= props["BatchSize"] <= 10
+    # The planner's is the fixed value of the context (it calls no Cognito quota of its own)
+    planner_mapping = workers.mappings[workers.planner["mapping"]]["Properties"]
+    assert (
+        planner_mapping["ScalingConfig"]["MaximumConcurrency"] == synthesized.context["plannerMaxConcurrency"]
+    )
 
 
 def test_visibility_timeout_is_at_least_six_function_timeouts(workers: Workers) -> None:
-    for action, joined in workers.by_action().items():
+    for action, joined in workers.by_function().items():
         timeout = workers.functions[joined["function"]]["Properties"]["Timeout"]
         visibility = workers.queues[joined["queue"]]["Properties"]["VisibilityTimeout"]
         assert visibility >= 6 * timeout, action
@@ -206,13 +164,15 @@ def test_visibility_timeout_is_at_least_six_function_timeouts(workers: Workers) 
 
 def test_action_overrides_reach_their_function_only(synthesized: Synthesized, workers: Workers) -> None:
     overrides = synthesized.context["actionOverrides"]
-    for action, joined in workers.by_action().items():
+    for name, joined in workers.by_function().items():
         props = workers.functions[joined["function"]]["Properties"]
-        tuning = overrides.get(action, {})
+        tuning = overrides.get(name, {})
         assert props["Timeout"] == tuning.get(
             "functionTimeoutSeconds", synthesized.context["functionTimeoutSeconds"]
         )
         assert props["MemorySize"] == tuning.get("functionMemoryMb", synthesized.context["functionMemoryMb"])
+        batch_size = workers.mappings[joined["mapping"]]["Properties"]["BatchSize"]
+        assert batch_size == tuning.get("batchSize", synthesized.context["batchSize"])
 
 
 def test_per_quota_category_the_summed_maximum_concurrency_respects_the_budget(
@@ -247,14 +207,19 @@ def test_every_role_holds_exactly_its_action_on_the_pool_and_only_its_own_resour
     synthesized: Synthesized, workers: Workers
 ) -> None:
     pool_ids = set(synthesized.of_type("AWS::Cognito::UserPool"))
-    tables = set(synthesized.of_type("AWS::DynamoDB::Table"))
+    tables = tables_keyed_by(synthesized, "id")  # the idempotency table; the planner's is not theirs
     keys = set(synthesized.of_type("AWS::KMS::Key"))
     bus_name = f"{synthesized.context['resourcePrefix']}-bus"
     assert not synthesized.of_type("AWS::IAM::Policy"), "policies are inline, written per role"
     assert not synthesized.of_type("AWS::IAM::ManagedPolicy")
     joined_by_role = {j["role"]: (action, j) for action, j in workers.by_action().items()}
-    assert set(joined_by_role) == set(workers.roles), "every role belongs to one worker"
+    # Every role belongs to one worker, to the planner, or is the scheduler's (tests/infra/test_planner.py)
+    others = {workers.planner["role"], *workers.roles_assumed_by("scheduler.amazonaws.com")}
+    assert len(others) == 2
+    assert set(joined_by_role) | others == set(workers.roles)
     for role_id, role in workers.roles.items():
+        if role_id in others:
+            continue
         action, joined = joined_by_role[role_id]
         props = role["Properties"]
         assert "ManagedPolicyArns" not in props
@@ -319,30 +284,33 @@ def test_every_role_holds_exactly_its_action_on_the_pool_and_only_its_own_resour
         assert acknowledged.get("AwsSolutions::AwsSolutions-IAM5[Resource::*]")
 
 
-def test_every_action_has_a_rule_from_the_allowed_sources_to_its_queue(
+def test_every_rule_delivers_to_a_functions_queue_and_every_action_has_one(
     synthesized: Synthesized, workers: Workers
 ) -> None:
     buses = synthesized.of_type("AWS::Events::EventBus")
-    rules_by_queue = {}
+    rules_by_queue: dict[str | None, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     for rule in synthesized.of_type("AWS::Events::Rule").values():
         props = rule["Properties"]
         assert ref_target(props["EventBusName"]) in buses
         (target,) = props["Targets"]
-        rules_by_queue[ref_target(target["Arn"])] = (props, target)
+        rules_by_queue[ref_target(target["Arn"])].append((props, target))
+    # Every rule targets a function's queue: an action's, or the planner's (its three inputs)
+    assert set(rules_by_queue) == {joined["queue"] for joined in workers.by_function().values()}
+    assert len(rules_by_queue[workers.planner["queue"]]) == 3
+    for name, joined in workers.by_function().items():
+        for _, target in rules_by_queue[joined["queue"]]:
+            assert ref_target(target["DeadLetterConfig"]["Arn"]) == joined["dlq"], name
+            assert target["RetryPolicy"] == {
+                "MaximumEventAgeInSeconds": synthesized.context["ruleTargetMaxEventAgeSeconds"],
+                "MaximumRetryAttempts": synthesized.context["ruleTargetRetryAttempts"],
+            }
+            assert "RoleArn" not in target, "SQS targets authorize by queue policy; a role breaks delivery"
     for action, joined in workers.by_action().items():
-        props, target = rules_by_queue[joined["queue"]]
+        ((props, target),) = rules_by_queue[joined["queue"]]
         assert props["EventPattern"] == {
             "source": synthesized.context["commandSources"],
             "detail-type": [action],
         }
-        assert ref_target(target["DeadLetterConfig"]["Arn"]) == joined["dlq"]
-        assert target["RetryPolicy"] == {
-            "MaximumEventAgeInSeconds": synthesized.context["ruleTargetMaxEventAgeSeconds"],
-            "MaximumRetryAttempts": synthesized.context["ruleTargetRetryAttempts"],
-        }
-        assert "RoleArn" not in target, (
-            "SQS targets authorize by queue policy; a role breaks encrypted delivery"
-        )
 
 
 def test_queue_policies_let_eventbridge_send_only_from_their_own_rule(
@@ -372,8 +340,10 @@ def test_the_bus_lets_only_the_configured_publishers_put_events(
     assert allow["Action"] == deny["Action"] == "events:PutEvents"
     assert deny["Principal"] == {"AWS": "*"}
     exempt_arns = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
-    # The workers publish their outcomes; they are the only principals beyond the configured ones
-    assert {ref_target(a) for a in exempt_arns if ref_target(a)} == set(workers.roles)
+    # The workers publish their outcomes and the planner its commands and audit events; they are the only
+    # principals beyond the configured ones
+    function_roles = {joined["role"] for joined in workers.by_function().values()}
+    assert {ref_target(a) for a in exempt_arns if ref_target(a)} == function_roles
     publishers = synthesized.context["eventPublishers"]
     for publisher in publishers:
         assert mentions(allow["Principal"], publisher)
@@ -386,25 +356,31 @@ def test_the_bus_archives_commands_for_the_configured_retention(synthesized: Syn
     (archive,) = synthesized.of_type("AWS::Events::Archive").values()
     props = archive["Properties"]
     assert props["RetentionDays"] == synthesized.context["archiveRetentionDays"]
-    assert props["EventPattern"] == {"source": synthesized.context["commandSources"]}
+    # The commands and the HR events, each source once
+    sources = props["EventPattern"]["source"]
+    assert len(sources) == len(set(sources))
+    assert set(sources) == {*synthesized.context["commandSources"], *synthesized.context["hrEventSources"]}
     assert ref_target(props["SourceArn"]) in synthesized.of_type("AWS::Events::EventBus")
 
 
-def test_the_idempotency_table_matches_powertools_with_ttl_pitr_and_kms(synthesized: Synthesized) -> None:
-    (table,) = synthesized.of_type("AWS::DynamoDB::Table").values()
-    props = table["Properties"]
-    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert props["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+@pytest.mark.parametrize("key", ["id", "pk"])
+def test_the_tables_have_their_key_with_ttl_pitr_and_kms(synthesized: Synthesized, key: str) -> None:
+    # Given the idempotency table ("id", Powertools' key) and the planner's lifecycle table ("pk", store.py)
+    (table_id,) = tables_keyed_by(synthesized, key)
+    props = synthesized.of_type("AWS::DynamoDB::Table")[table_id]["Properties"]
+    assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["SSESpecification"]["SSEType"] == "KMS"
     assert ref_target(props["SSESpecification"]["KMSMasterKeyId"]) in synthesized.of_type("AWS::KMS::Key")
+    assert len(synthesized.of_type("AWS::DynamoDB::Table")) == 2
 
 
 def test_every_dead_letter_queue_and_function_is_alarmed_to_the_encrypted_topic(
     synthesized: Synthesized, workers: Workers
 ) -> None:
+    # (the planner's hold alarm, on its own metric, is checked in tests/infra/test_planner.py)
     (topic_id, topic), *_ = synthesized.of_type("AWS::SNS::Topic").items()
     assert ref_target(topic["Properties"]["KmsMasterKeyId"]) in synthesized.of_type("AWS::KMS::Key")
     watched: dict[str, set[str]] = defaultdict(set)
@@ -414,9 +390,9 @@ def test_every_dead_letter_queue_and_function_is_alarmed_to_the_encrypted_topic(
         assert props["AlarmName"].startswith(f"{synthesized.context['resourcePrefix']}-")
         for dimension in props["Dimensions"]:
             watched[ref_target(dimension["Value"]) or ""].add(props["MetricName"])
-    for action, joined in workers.by_action().items():
-        assert watched[joined["dlq"]] == {"ApproximateNumberOfMessagesVisible"}, action
-        assert watched[joined["function"]] == {"Errors", "Throttles"}, action
+    for name, joined in workers.by_function().items():
+        assert watched[joined["dlq"]] == {"ApproximateNumberOfMessagesVisible"}, name
+        assert watched[joined["function"]] == {"Errors", "Throttles"}, name
     subscriptions = synthesized.of_type("AWS::SNS::Subscription")
     email = synthesized.context["alarmEmail"]
     assert [s["Properties"]["Endpoint"] for s in subscriptions.values()] == ([email] if email else [])

@@ -1,0 +1,42 @@
+"""Which events the bus routes to which queue: the EventBridge patterns of the rules.
+
+CDK-free (it imports only the catalog and the contracts), so that the stack and the local AWS
+(local_aws/deployment.py) build the same patterns from one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, get_args
+
+from cognito_workers.catalog import PLANNER
+from cognito_workers.contracts import OutcomeType
+
+# The outcome event detail-types of a command, in the contract's order.
+STEP_OUTCOME_TYPES: tuple[str, ...] = get_args(OutcomeType)
+
+
+def action_command_pattern(action: str, *, command_sources: Sequence[str]) -> dict[str, Any]:
+    """An action's commands: detail-type = the action, from one of the allowed command sources."""
+    return {"source": list(command_sources), "detail-type": [action]}
+
+
+def planner_input_patterns(
+    *, hr_sources: Sequence[str], outcome_source: str, operator_source: str
+) -> dict[str, dict[str, Any]]:
+    """What reaches the lifecycle planner's queue, by input name:
+
+    - `hr-events`: the HR system's lifecycle events (PLANNER.event_types) from the HR sources;
+    - `step-outcomes`: the outcome events of the planner's own steps (their idempotency keys start with
+      PLANNER.step_key_prefix), so that it can sequence a person's next step;
+    - `release`: the operator's release of the deprovisioning hold.
+    """
+    return {
+        "hr-events": {"source": list(hr_sources), "detail-type": list(PLANNER.event_types)},
+        "step-outcomes": {
+            "source": [outcome_source],
+            "detail-type": list(STEP_OUTCOME_TYPES),
+            "detail": {"idempotencyKey": [{"prefix": PLANNER.step_key_prefix}]},
+        },
+        "release": {"source": [operator_source], "detail-type": [PLANNER.release_detail_type]},
+    }

@@ -1,0 +1,3 @@
+from operator_cli.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,377 @@
+"""`cognito-lifecycle`: the operator CLI. Every command that talks to AWS works against a real account (the
+usual AWS credentials and region) or a local endpoint (`--endpoint-url`, or AWS_ENDPOINT_URL).
+
+Exit codes: 0 done, 1 the work failed (a check did not hold, AWS refused), 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from cognito_workers.catalog import PLANNER, ResourceNames
+from cognito_workers.lifecycle.events import parse_lifecycle_event
+from cognito_workers.lifecycle.plans import plan_for
+from operator_cli.hr_files import HrEventRecord, HrFileError, read_hr_events
+from operator_cli.schemas import contract_models, contract_schema
+
+HR_SOURCE = "hr.system"
+OPERATOR_SOURCE = "cognito.lifecycle.operator"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_PUT_EVENTS_BATCH = 10
+LOCAL_REGION = "us-east-1"
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class UsageProblem(Exception):
+    """Bad input from the operator: exit code 2."""
+
+
+def default_prefix() -> str:
+    """The resource prefix from cdk.json, the same one the stack and the local AWS use."""
+    cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
+    context = json.loads(cdk_json.read_text()).get("context", {}) if cdk_json.is_file() else {}
+    return str(context.get("resourcePrefix", "cognito-lifecycle"))
+
+
+class Aws:
+    """Clients and resource names for one deployment."""
+
+    def __init__(self, endpoint_url: str | None, prefix: str) -> None:
+        self.endpoint_url = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
+        self.names = ResourceNames(prefix)
+        session = self._local_session() if self.is_local else boto3.session.Session()
+        self.sqs = session.client("sqs", endpoint_url=self.endpoint_url)
+        self.events = session.client("events", endpoint_url=self.endpoint_url)
+
+    @staticmethod
+    def _local_session() -> boto3.session.Session:
+        """A local endpoint takes any credentials; the usual ones are used when set."""
+        session = boto3.session.Session()
+        if session.get_credentials() is not None and session.region_name:
+            return session
+        return boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name=session.region_name or LOCAL_REGION,
+        )
+
+    @property
+    def is_local(self) -> bool:
+        return self.endpoint_url is not None
+
+    def queue_url(self, name: str) -> str:
+        try:
+            return str(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])
+        except ClientError as error:
+            raise UsageProblem(f"queue {name}: not found ({error.response['Error']['Code']})") from None
+
+    def queue_arn(self, url: str) -> str:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        return str(attributes["QueueArn"])
+
+    def put_events(self, entries: list[dict[str, Any]], progress_label: str | None = None) -> int:
+        """Put events in batches of ten; return how many EventBridge refused."""
+        failed = 0
+        with Progress(console=console, transient=True, disable=progress_label is None) as progress:
+            task = progress.add_task(progress_label or "", total=len(entries))
+            for start in range(0, len(entries), _PUT_EVENTS_BATCH):
+                batch = entries[start : start + _PUT_EVENTS_BATCH]
+                failed += int(self.events.put_events(Entries=batch).get("FailedEntryCount", 0))  # type: ignore[arg-type]
+                progress.advance(task, len(batch))
+        return failed
+
+
+def hr_entries(records: Sequence[HrEventRecord], bus: str, source: str = HR_SOURCE) -> list[dict[str, Any]]:
+    return [
+        {"EventBusName": bus, "Source": source, "DetailType": r.detail_type, "Detail": json.dumps(r.detail)}
+        for r in records
+    ]
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    records = read_hr_events(Path(args.file))
+    aws = Aws(args.endpoint_url, args.prefix)
+    failed = aws.put_events(hr_entries(records, aws.names.bus, args.source), progress_label="publishing")
+    console.print(f"published {len(records) - failed} of {len(records)} HR events to {aws.names.bus}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    if not args.dry_run:
+        raise UsageProblem("plan only computes (--dry-run); `publish` applies")
+    records = read_hr_events(Path(args.file))
+    now = datetime.datetime.now(datetime.UTC)
+    for number, record in enumerate(records, start=1):
+        event = parse_lifecycle_event(record.detail_type, record.detail)
+        plan = plan_for(event, plan_id=f"dry-run-{number}", event_time=now)
+        table = Table(title=f"{record.detail_type} {plan.username} (employee {plan.employee_id})")
+        table.add_column("stage", justify="right")
+        table.add_column("does")
+        for index, stage in enumerate(plan.stages):
+            table.add_row(str(index), stage.describe())
+        console.print(table)
+    console.print(f"{len(records)} plans computed; nothing was applied")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    aws = Aws(args.endpoint_url, args.prefix)
+    table = Table(title=f"queues of {aws.names.prefix}")
+    for column in ("function", "waiting", "in flight", "in DLQ"):
+        table.add_column(column, justify="left" if column == "function" else "right")
+    totals = [0, 0, 0]
+    for function in aws.names.functions:
+        queue = _depths(aws, aws.names.queue(function))
+        dead = _depths(aws, aws.names.dead_letter_queue(function))
+        row = [queue[0], queue[1], dead[0] + dead[1]]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        table.add_row(function, *(str(value) for value in row))
+    table.add_row("total", *(str(value) for value in totals), style="bold")
+    console.print(table)
+    return EXIT_OK
+
+
+def _depths(aws: Aws, name: str) -> tuple[int, int]:
+    attributes = aws.sqs.get_queue_attributes(
+        QueueUrl=aws.queue_url(name),
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]), int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def _check_function(aws: Aws, function: str) -> None:
+    if function not in aws.names.functions:
+        raise UsageProblem(
+            f"{function!r} is not a function of this deployment (one of: {', '.join(aws.names.functions)})"
+        )
+
+
+def _peek(aws: Aws, url: str, limit: int) -> list[dict[str, Any]]:
+    """Read up to `limit` DLQ messages without hiding them from others (visibility timeout 0)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for _ in range(limit):
+        messages = aws.sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        new = [m for m in messages if m["MessageId"] not in seen]
+        if not new:
+            break
+        seen.update({m["MessageId"]: dict(m) for m in new})
+        if len(seen) >= limit:
+            break
+    return list(seen.values())[:limit]
+
+
+def _attribute(message: dict[str, Any], name: str) -> str:
+    return str(message.get("MessageAttributes", {}).get(name, {}).get("StringValue", ""))
+
+
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    aws = Aws(args.endpoint_url, args.prefix)
+    _check_function(aws, args.function)
+    messages = _peek(aws, aws.queue_url(aws.names.dead_letter_queue(args.function)), args.max)
+    if args.json:
+        console.print_json(json.dumps(messages))
+        return EXIT_OK
+    table = Table(title=f"DLQ of {args.function}")
+    for column in ("message id", "outcome", "error code", "reason"):
+        table.add_column(column)
+    for message in messages:
+        table.add_row(
+            message["MessageId"],
+            _attribute(message, "Outcome") or "(redriven by SQS)",
+            _attribute(message, "ErrorCode"),
+            _attribute(message, "ErrorMessage"),
+        )
+    console.print(table)
+    console.print(f"{len(messages)} shown")
+    return EXIT_OK
+
+
+def cmd_dlq_show(args: argparse.Namespace) -> int:
+    aws = Aws(args.endpoint_url, args.prefix)
+    _check_function(aws, args.function)
+    messages = _peek(aws, aws.queue_url(aws.names.dead_letter_queue(args.function)), 1000)
+    for message in messages:
+        if message["MessageId"] == args.message_id:
+            attributes = {
+                name: value.get("StringValue") for name, value in message.get("MessageAttributes", {}).items()
+            }
+            console.print_json(json.dumps({"attributes": attributes, "body": _json_or_text(message["Body"])}))
+            return EXIT_OK
+    raise UsageProblem(f"message {args.message_id} is not in the DLQ of {args.function}")
+
+
+def _json_or_text(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except json.JSONDecodeError:
+        return body
+
+
+def cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    aws = Aws(args.endpoint_url, args.prefix)
+    _check_function(aws, args.function)
+    dead_letter_url = aws.queue_url(aws.names.dead_letter_queue(args.function))
+    queue_url = aws.queue_url(aws.names.queue(args.function))
+    if not aws.is_local:
+        task = aws.sqs.start_message_move_task(
+            SourceArn=aws.queue_arn(dead_letter_url), DestinationArn=aws.queue_arn(queue_url)
+        )
+        console.print(f"StartMessageMoveTask started: {task['TaskHandle']}")
+        return EXIT_OK
+    moved = _move_messages(aws, dead_letter_url, queue_url)
+    console.print(
+        f"moved {moved} messages from {aws.names.dead_letter_queue(args.function)} back to its queue"
+    )
+    return EXIT_OK
+
+
+def _move_messages(aws: Aws, source_url: str, destination_url: str) -> int:
+    """The local equivalent of StartMessageMoveTask (moto lacks it): each message is sent, then deleted."""
+    moved = 0
+    while messages := aws.sqs.receive_message(QueueUrl=source_url, MaxNumberOfMessages=10).get(
+        "Messages", []
+    ):
+        for message in messages:
+            aws.sqs.send_message(QueueUrl=destination_url, MessageBody=message["Body"])
+            aws.sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    aws = Aws(args.endpoint_url, args.prefix)
+    entry = {
+        "EventBusName": aws.names.bus,
+        "Source": OPERATOR_SOURCE,
+        "DetailType": PLANNER.release_detail_type,
+        "Detail": json.dumps({"releasedBy": args.operator, "reason": args.reason}),
+    }
+    if aws.put_events([entry]):
+        errors.print("EventBridge refused the release event")
+        return EXIT_FAILED
+    console.print("released: the planner resumes the held deprovisioning")
+    return EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.name is None:
+        for name in contract_models():
+            console.print(name)
+        return EXIT_OK
+    if args.name not in contract_models():
+        raise UsageProblem(f"no contract named {args.name!r}; `schema` lists them")
+    console.print_json(json.dumps(contract_schema(args.name)))
+    return EXIT_OK
+
+
+def _local_command(name: str) -> Callable[[argparse.Namespace], int]:
+    """A command of operator_cli.local, imported only when run: moto is for local commands alone."""
+
+    def run(args: argparse.Namespace) -> int:
+        command: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module("operator_cli.local"), name
+        )
+        return command(args)
+
+    return run
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="cognito-lifecycle", description=__doc__.split("\n\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str, aws: bool = True
+    ) -> Any:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        if aws:
+            sub.add_argument("--endpoint-url", help="a local endpoint (default: AWS_ENDPOINT_URL, else AWS)")
+            sub.add_argument("--prefix", default=default_prefix(), help="the deployment's resource prefix")
+        return sub
+
+    demo = command(
+        "demo", _local_command("cmd_demo"), "run the HR demo on a local AWS and verify the pool", aws=False
+    )
+    demo.add_argument("--joiners", type=int, default=1000, help="how many joiners the roster has")
+    demo.add_argument("--seed", type=int, default=7, help="the roster's random seed")
+
+    serve = command("serve", _local_command("cmd_serve"), "keep a local AWS with the pipeline up", aws=False)
+    serve.add_argument("--port", type=int, default=4566)
+
+    run = command(
+        "run", _local_command("cmd_run"), "publish a file on a fresh local AWS, drain, summarize", aws=False
+    )
+    run.add_argument("file", help="HR events: .json or .csv")
+
+    publish = command("publish", cmd_publish, "publish HR events from a JSON or CSV file")
+    publish.add_argument("file", help="HR events: .json or .csv")
+    publish.add_argument("--source", default=HR_SOURCE, help="the events' source")
+
+    command("status", cmd_status, "queue depths, in flight and DLQ counts per function")
+
+    dlq = command("dlq", lambda _: EXIT_USAGE, "inspect and redrive dead-letter queues", aws=False)
+    dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
+    for name, handler, help_text in (
+        ("list", cmd_dlq_list, "list a function's dead letters with their reasons"),
+        ("show", cmd_dlq_show, "show one dead letter"),
+        ("redrive", cmd_dlq_redrive, "move a function's dead letters back to its queue"),
+    ):
+        sub = dlq_commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(handler=handler)
+        sub.add_argument("function", help="an action (e.g. AdminCreateUser) or LifecyclePlanner")
+        sub.add_argument("--endpoint-url")
+        sub.add_argument("--prefix", default=default_prefix())
+        if name == "list":
+            sub.add_argument("--max", type=int, default=50)
+            sub.add_argument("--json", action="store_true", help="the messages as JSON")
+        if name == "show":
+            sub.add_argument("message_id")
+
+    plan = command("plan", cmd_plan, "compute the plans of HR events without applying them", aws=False)
+    plan.add_argument("file", help="HR events: .json or .csv")
+    plan.add_argument("--dry-run", action="store_true", help="required: plans are only ever computed here")
+
+    release = command("release", cmd_release, "release the deprovisioning hold")
+    release.add_argument("--operator", default=os.environ.get("USER", "operator"))
+    release.add_argument("--reason", default="")
+
+    schema = command("schema", cmd_schema, "print the JSON Schema of a contract, or list them", aws=False)
+    schema.add_argument("name", nargs="?")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (UsageProblem, HrFileError) as problem:
+        errors.print(f"error: {problem}")
+        return EXIT_USAGE
+    except (ClientError, BotoCoreError) as error:
+        errors.print(f"AWS error: {error}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
