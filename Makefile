@@ -15,8 +15,11 @@ $(PY_READY): requirements.txt requirements-dev.txt requirements-cdk.txt pyprojec
 
 setup: $(PY_READY)
 
+# The action tour (one command per action), then the HR lifecycle demo on a generated roster.
+DEMO_JOINERS ?= 150
 demo: $(PY_READY)
 	$(PY) -m local_aws.demo
+	$(VENV)/bin/cognito-lifecycle demo --joiners $(DEMO_JOINERS)
 
 test: $(PY_READY)
 	$(PY) -m pytest

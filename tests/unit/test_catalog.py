@@ -18,13 +18,13 @@ from pydantic.fields import FieldInfo
 import cognito_workers.handlers
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, ActionSpec
 
-SEED = next((Path(__file__).parents[3] / "shared" / "seed").glob("*.txt"), None)
+# A copy of the seed (shared/seed/000_d1d1a4f8fbbbdcfb.txt): the Swagger file that names the operations.
+SEED = Path(__file__).parents[1] / "data" / "seed_cognito_operations.yaml"
 SERVICE_MODEL = botocore.session.get_session().get_service_model("cognito-idp")
 
 
 def seed_operations() -> dict[str, set[str]]:
     """Operation name -> parameter names, read from the seed's Swagger paths."""
-    assert SEED is not None, "the seed file is missing from ../shared/seed"
     operations: dict[str, set[str]] = {}
     current: set[str] = set()
     for line in SEED.read_text().splitlines():
