@@ -4,7 +4,6 @@ as the API says, and one outcome event on the bus."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,36 +12,9 @@ from botocore.exceptions import ClientError
 from local_aws.cognito_extensions import delivery_counts, register_device
 from local_aws.deployment import LocalDeployment
 from tests.conftest import Pipeline
+from tests.integration.conftest import PASSWORD
 
-PASSWORD = "Initial-Passw0rd!"
 NEW_PASSWORD = "Replaced-Passw0rd!"
-
-
-@pytest.fixture
-def user(cognito: Any, deployment: LocalDeployment, unique: Callable[[str], str]) -> str:
-    """A fresh user with a verified email, a department and a temporary password."""
-    username = unique("user")
-    cognito.admin_create_user(
-        UserPoolId=deployment.user_pool_id,
-        Username=username,
-        TemporaryPassword=PASSWORD,
-        MessageAction="SUPPRESS",
-        UserAttributes=[
-            {"Name": "email", "Value": f"{username}@example.com"},
-            {"Name": "email_verified", "Value": "true"},
-            {"Name": "custom:department", "Value": "finance"},
-        ],
-    )
-    return username
-
-
-@pytest.fixture
-def signed_in_user(cognito: Any, deployment: LocalDeployment, user: str) -> str:
-    """A user with a permanent password who can sign in."""
-    cognito.admin_set_user_password(
-        UserPoolId=deployment.user_pool_id, Username=user, Password=PASSWORD, Permanent=True
-    )
-    return user
 
 
 def get_user(cognito: Any, deployment: LocalDeployment, username: str) -> dict[str, Any]:

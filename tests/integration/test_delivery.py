@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,25 +17,11 @@ from local_aws.deployment import MAX_RECEIVE_COUNT, LocalDeployment
 from local_aws.lambda_sqs import LambdaContext
 from tests.conftest import Pipeline
 
-PASSWORD = "Initial-Passw0rd!"
-
 
 @pytest.fixture
-def user(cognito: Any, deployment: LocalDeployment, unique: Callable[[str], str]) -> str:
-    username = unique("user")
-    cognito.admin_create_user(
-        UserPoolId=deployment.user_pool_id,
-        Username=username,
-        MessageAction="SUPPRESS",
-        UserAttributes=[
-            {"Name": "email", "Value": f"{username}@example.com"},
-            {"Name": "email_verified", "Value": "true"},
-        ],
-    )
-    cognito.admin_set_user_password(
-        UserPoolId=deployment.user_pool_id, Username=username, Password=PASSWORD, Permanent=True
-    )
-    return username
+def user(signed_in_user: str) -> str:
+    """Here every user can sign in: AdminResetUserPassword needs a confirmed user."""
+    return signed_in_user
 
 
 def enabled(cognito: Any, deployment: LocalDeployment, username: str) -> bool:

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
 from typing import Any
 
 import boto3
-import pytest
 
 from local_aws.deployment import LocalDeployment
 from tests.conftest import Pipeline
+from tests.integration.conftest import PASSWORD
 
 TEMPORARY_PASSWORD = "Temp-Secret-4242!"
-PASSWORD = "Perm-Secret-4242!"
 
 
 def everything_that_left(pipeline: Pipeline, deployment: LocalDeployment, action: str, output: str) -> str:
@@ -25,16 +23,6 @@ def everything_that_left(pipeline: Pipeline, deployment: LocalDeployment, action
     return "\n".join(
         [output, json.dumps(pipeline.outcomes, default=str), json.dumps(dead), json.dumps(items)]
     )
-
-
-@pytest.fixture
-def signed_in_user(cognito: Any, deployment: LocalDeployment, unique: Callable[[str], str]) -> str:
-    username = unique("user")
-    cognito.admin_create_user(UserPoolId=deployment.user_pool_id, Username=username, MessageAction="SUPPRESS")
-    cognito.admin_set_user_password(
-        UserPoolId=deployment.user_pool_id, Username=username, Password=PASSWORD, Permanent=True
-    )
-    return username
 
 
 def test_a_temporary_password_stays_secret_on_success_and_on_rejection(
