@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import boto3
 from rich.table import Table
@@ -26,14 +26,18 @@ from local_aws.server import start_local_aws
 from operator_cli.app import EXIT_FAILED, EXIT_OK, HR_SOURCE, console, hr_entries
 from operator_cli.hr_files import HrEventRecord, read_hr_events
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 DRAIN_TIMEOUT_SECONDS = 600
 SERVING = "serving; Ctrl-C stops it"
 
 
 @contextmanager
-def local_deployment(port: int = 0) -> Iterator[LocalDeployment]:
-    """A fresh local AWS with everything provisioned; quiet workers, as in a real account's logs."""
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalDeployment]:
+    """A fresh local AWS with everything provisioned; the workers log at `log_level` and up (the demo's
+    malformed events are rejected on purpose: their warnings would drown its summary)."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", log_level)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     # An invocation that only moved a plan along has no metric to publish; Powertools warns each time.
@@ -84,18 +88,13 @@ def outcome_table(deployment: LocalDeployment) -> tuple[Table, Counter[str]]:
         table.add_column(column, justify="right")
     for function in sorted(per_function):
         counts = per_function[function]
-        in_dlq = _depth(
-            sqs,
-            deployment.queues[function].dead_letter_url
-            if function in deployment.queues
-            else deployment.planner_queue.dead_letter_url,
-        )
+        in_dlq = _depth(sqs, deployment.queues.get(function, deployment.planner_queue).dead_letter_url)
         row = [sum(n for kind_name, n in counts.items() if kind_name.endswith(kind)) for kind in kinds]
         table.add_row(function, *(str(n) for n in row), str(in_dlq))
     return table, totals
 
 
-def _depth(sqs: Any, url: str) -> int:
+def _depth(sqs: SQSClient, url: str) -> int:
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
@@ -137,7 +136,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        with local_deployment(port=args.port) as deployment, LocalPipeline.for_deployment(deployment):
+        with (
+            local_deployment(port=args.port, log_level="WARNING") as deployment,
+            LocalPipeline.for_deployment(deployment),
+        ):
             detail = json.dumps({"employeeId": "E1", "email": "e1@example.com", "sendInvitation": False})
             entry = {
                 "EventBusName": deployment.event_bus_name,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -107,9 +108,17 @@ class QueueConsumer(ABC, Generic[SettingsT]):
         def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
             self.configured_settings()
             self.on_invocation(context)
-            return process_partial_response(
-                event=event, record_handler=self._process_record, processor=self._processor, context=context
-            )
+            try:
+                return process_partial_response(
+                    event=event,
+                    record_handler=self._process_record,
+                    processor=self._processor,
+                    context=context,
+                )
+            finally:
+                if is_metrics_disabled():
+                    # Powertools keeps disabled metrics and prints them once 100 values pile up.
+                    self._metrics.clear_metrics()
 
         return handler
 
