@@ -1,4 +1,5 @@
-"""Provision, on the local endpoint, the resources the workers need: read from the action catalog.
+"""Provision, on the local endpoint, the resources the workers need: read from the action catalog and
+configured by cdk.json's context, as the stack is.
 
 Per action a queue with its DLQ and an EventBridge rule routing commands to it; the lifecycle planner's
 queue, DLQ, rules and table; one bus, one idempotency table, one user pool with an app client, and a queue
@@ -16,6 +17,7 @@ import boto3
 from cognito_workers.catalog import ACTIONS, PLANNER, ResourceNames
 from cognito_workers.settings import PlannerSettings, WorkerSettings
 from infra.routing import action_command_pattern, planner_input_patterns
+from local_aws.context import cdk_context
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
@@ -23,19 +25,21 @@ if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
-PREFIX = "cognito-lifecycle"
-HR_SOURCE = "hr.system"
-COMMAND_SOURCES = (HR_SOURCE, PLANNER.command_source)
-OUTCOME_SOURCE = "cognito.workers"
-OPERATOR_SOURCE = "cognito.lifecycle.operator"
-# EventBridge Scheduler assumes this role to send a scheduled deletion; moto does not check it.
-SCHEDULER_ROLE_ARN = "arn:aws:iam::123456789012:role/cognito-lifecycle-scheduler"
-LEAVER_THRESHOLD = 50
-LEAVER_WINDOW_MINUTES = 60
-MAX_RECEIVE_COUNT = 5
-SANDBOX_GROUPS = ("staff", "engineering", "managers", "contractors")
+_CONTEXT = cdk_context()
+PREFIX: str = _CONTEXT["resourcePrefix"]
+HR_SOURCES: tuple[str, ...] = tuple(_CONTEXT["hrEventSources"])
+HR_SOURCE = HR_SOURCES[0]  # the one the demo and the CLI publish with
+COMMAND_SOURCES: tuple[str, ...] = tuple(_CONTEXT["commandSources"])
+OUTCOME_SOURCE: str = _CONTEXT["outcomeEventSource"]
+OPERATOR_SOURCE: str = _CONTEXT["operatorEventSource"]
+LEAVER_THRESHOLD: int = _CONTEXT["leaverThreshold"]
+LEAVER_WINDOW_MINUTES: int = _CONTEXT["leaverWindowMinutes"]
+MAX_RECEIVE_COUNT: int = _CONTEXT["maxReceiveCount"]
+SANDBOX_GROUPS: tuple[str, ...] = tuple(_CONTEXT["sandboxGroups"])
 # Mutable string attributes that exist from the start; AddCustomAttributes adds more.
-SANDBOX_CUSTOM_ATTRIBUTES = ("department",)
+SANDBOX_CUSTOM_ATTRIBUTES: tuple[str, ...] = tuple(_CONTEXT["sandboxCustomAttributes"])
+# EventBridge Scheduler assumes this role to send a scheduled deletion; moto does not check it.
+SCHEDULER_ROLE_ARN = f"arn:aws:iam::123456789012:role/{PREFIX}-scheduler"
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def provision(
         sqs, names.queue(PLANNER.name), names.dead_letter_queue(PLANNER.name), visibility_timeout_seconds
     )
     patterns = planner_input_patterns(
-        hr_sources=[HR_SOURCE], outcome_source=OUTCOME_SOURCE, operator_source=OPERATOR_SOURCE
+        hr_sources=HR_SOURCES, outcome_source=OUTCOME_SOURCE, operator_source=OPERATOR_SOURCE
     )
     for name, pattern in patterns.items():
         _route(events, bus_name, f"{prefix}-{PLANNER.name}-{name}", pattern, planner)

@@ -25,11 +25,10 @@ from rich.table import Table
 from cognito_workers.catalog import PLANNER, ResourceNames
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import plan_for
+from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, PREFIX
 from operator_cli.hr_files import HrEventRecord, HrFileError, read_hr_events
 from operator_cli.schemas import contract_models, contract_schema
 
-HR_SOURCE = "hr.system"
-OPERATOR_SOURCE = "cognito.lifecycle.operator"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PUT_EVENTS_BATCH = 10
 LOCAL_REGION = "us-east-1"
@@ -40,13 +39,6 @@ errors = Console(stderr=True)
 
 class UsageProblem(Exception):
     """Bad input from the operator: exit code 2."""
-
-
-def default_prefix() -> str:
-    """The resource prefix from cdk.json, the same one the stack and the local AWS use."""
-    cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
-    context = json.loads(cdk_json.read_text()).get("context", {}) if cdk_json.is_file() else {}
-    return str(context.get("resourcePrefix", "cognito-lifecycle"))
 
 
 class Aws:
@@ -307,7 +299,7 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         if aws:
             sub.add_argument("--endpoint-url", help="a local endpoint (default: AWS_ENDPOINT_URL, else AWS)")
-            sub.add_argument("--prefix", default=default_prefix(), help="the deployment's resource prefix")
+            sub.add_argument("--prefix", default=PREFIX, help="the deployment's resource prefix")
         return sub
 
     demo = command(
@@ -341,7 +333,7 @@ def parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         sub.add_argument("function", help="an action (e.g. AdminCreateUser) or LifecyclePlanner")
         sub.add_argument("--endpoint-url")
-        sub.add_argument("--prefix", default=default_prefix())
+        sub.add_argument("--prefix", default=PREFIX)
         if name == "list":
             sub.add_argument("--max", type=int, default=50)
             sub.add_argument("--json", action="store_true", help="the messages as JSON")

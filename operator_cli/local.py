@@ -19,11 +19,11 @@ from rich.table import Table
 
 from cognito_workers.catalog import ResourceNames
 from cognito_workers.observability import logger
-from local_aws.deployment import PREFIX, SANDBOX_GROUPS, LocalDeployment, provision
+from local_aws.deployment import HR_SOURCE, PREFIX, SANDBOX_GROUPS, LocalDeployment, provision
 from local_aws.pipeline import LocalPipeline, PipelineStats
 from local_aws.roster import generate_roster, verify_pool
 from local_aws.server import start_local_aws
-from operator_cli.app import EXIT_FAILED, EXIT_OK, HR_SOURCE, console, hr_entries
+from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries
 from operator_cli.hr_files import HrEventRecord, read_hr_events
 
 if TYPE_CHECKING:
