@@ -3,7 +3,8 @@ schedules in, and the role the scheduler assumes to send each schedule's AdminDe
 
 The planner creates, moves and cancels the schedules itself (functions/cognito_workers/lifecycle/
 schedules.py), in this group only, passing this role; the role can do nothing but send a message to the
-AdminDeleteUser queue. Deleting the group (with the stack) deletes the deletions still pending.
+AdminDeleteUser queue, or to its DLQ when the queue cannot be reached. Deleting the group (with the
+stack) deletes the deletions still pending.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class ScheduledDeletions(Construct):
         *,
         group_name: str,
         delete_queue: sqs.IQueue,
+        delete_dead_letter_queue: sqs.IQueue,
         data_key: DataKey,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -60,7 +62,8 @@ class ScheduledDeletions(Construct):
                         iam.PolicyStatement(
                             sid="SendToTheDeleteQueue",
                             actions=["sqs:SendMessage"],
-                            resources=[delete_queue.queue_arn],
+                            # The queue, and its DLQ for a command the scheduler could not deliver.
+                            resources=[delete_queue.queue_arn, delete_dead_letter_queue.queue_arn],
                         ),
                         data_key.use_statement(via=("sqs",)),
                     ]

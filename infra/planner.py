@@ -42,6 +42,7 @@ class LifecyclePlanner(QueueFedFunction):
         shared: ConsumerShared,
         table: LifecycleTable,
         delete_queue: sqs.IQueue,
+        delete_dead_letter_queue: sqs.IQueue,
         deletions: ScheduledDeletions,
         leavers: LeaverThreshold,
     ) -> None:
@@ -57,6 +58,7 @@ class LifecyclePlanner(QueueFedFunction):
             environment={
                 "LIFECYCLE_TABLE_NAME": table.table.table_name,
                 "DELETE_QUEUE_ARN": delete_queue.queue_arn,
+                "DELETE_DEAD_LETTER_QUEUE_ARN": delete_dead_letter_queue.queue_arn,
                 "SCHEDULER_ROLE_ARN": deletions.role.role_arn,
                 "SCHEDULE_GROUP_NAME": deletions.group_name,
                 "LEAVER_THRESHOLD": str(leavers.threshold),

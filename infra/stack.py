@@ -143,6 +143,7 @@ class CognitoWorkersStack(cdk.Stack):
             "ScheduledDeletions",
             group_name=schedule_group_name(names),
             delete_queue=self.workers["AdminDeleteUser"].queue,
+            delete_dead_letter_queue=self.workers["AdminDeleteUser"].dead_letter_queue,
             data_key=data_key,
         )
         self.planner = LifecyclePlanner(
@@ -154,6 +155,7 @@ class CognitoWorkersStack(cdk.Stack):
             shared=consumer,
             table=lifecycle_table,
             delete_queue=self.workers["AdminDeleteUser"].queue,
+            delete_dead_letter_queue=self.workers["AdminDeleteUser"].dead_letter_queue,
             deletions=deletions,
             leavers=LeaverThreshold(
                 threshold=config.leaver_threshold, window_minutes=config.leaver_window_minutes

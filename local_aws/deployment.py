@@ -87,6 +87,7 @@ class LocalDeployment:
                 "OUTCOME_EVENT_SOURCE": OUTCOME_SOURCE,
                 "LIFECYCLE_TABLE_NAME": self.lifecycle_table_name,
                 "DELETE_QUEUE_ARN": self.queues["AdminDeleteUser"].arn,
+                "DELETE_DEAD_LETTER_QUEUE_ARN": self.queues["AdminDeleteUser"].dead_letter_arn,
                 "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
                 "LEAVER_THRESHOLD": leaver_threshold,
                 "LEAVER_WINDOW_MINUTES": LEAVER_WINDOW_MINUTES,

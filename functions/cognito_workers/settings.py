@@ -49,6 +49,8 @@ class PlannerSettings(ConsumerSettings):
 
     lifecycle_table_name: str = Field(alias="LIFECYCLE_TABLE_NAME", min_length=1)
     delete_queue_arn: str = Field(alias="DELETE_QUEUE_ARN", min_length=1)
+    # Where the scheduler puts a deletion it could not deliver, so that none is lost unseen.
+    delete_dead_letter_queue_arn: str = Field(alias="DELETE_DEAD_LETTER_QUEUE_ARN", min_length=1)
     scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", min_length=1)
     schedule_group_name: str = Field(alias="SCHEDULE_GROUP_NAME", default="default", min_length=1)
     leaver_threshold: Annotated[int, Field(ge=1)] = Field(alias="LEAVER_THRESHOLD", default=50)

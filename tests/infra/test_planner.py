@@ -97,6 +97,7 @@ def test_the_planner_environment_is_every_planner_setting(synthesized: Synthesiz
     assert int(env["MAX_RECEIVE_COUNT"]) == joined["max_receive_count"]
     assert ref_target(env["LIFECYCLE_TABLE_NAME"]) in tables_keyed_by(synthesized, "pk")
     assert ref_target(env["DELETE_QUEUE_ARN"]) == workers.by_action()["AdminDeleteUser"]["queue"]
+    assert ref_target(env["DELETE_DEAD_LETTER_QUEUE_ARN"]) == workers.by_action()["AdminDeleteUser"]["dlq"]
     assert ref_target(env["SCHEDULER_ROLE_ARN"]) == scheduler_role(workers)[0]
     assert ref_target(env["SCHEDULE_GROUP_NAME"]) == schedule_group(synthesized)[0]
     assert env["OUTCOME_EVENT_SOURCE"] == context["outcomeEventSource"]
@@ -161,15 +162,19 @@ def test_the_scheduler_role_can_only_send_to_the_admin_delete_user_queue(
     group_id, _ = schedule_group(synthesized)
     (key,) = synthesized.of_type("AWS::KMS::Key")
     delete_queue = workers.by_action()["AdminDeleteUser"]["queue"]
+    delete_dead_letter_queue = workers.by_action()["AdminDeleteUser"]["dlq"]
     # Then only the scheduler, for this account's deletion group, may assume it
     (trust,) = statements(role["Properties"]["AssumeRolePolicyDocument"])
     assert trust["Action"] == "sts:AssumeRole"
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     assert ref_target(trust["Condition"]["ArnEquals"]["aws:SourceArn"]) == group_id
-    # and it can send a message to the AdminDeleteUser queue and use the key for that, nothing else
+    # and it can send a message to the AdminDeleteUser queue (or its DLQ, when undeliverable) and use the
+    # key for that, nothing else
     assert "ManagedPolicyArns" not in role["Properties"]
-    assert normalized(role) == {
-        frozenset({"sqs:SendMessage"}): f"${{{delete_queue}.Arn}}",
+    assert {actions: sorted(r) if isinstance(r, list) else r for actions, r in normalized(role).items()} == {
+        frozenset({"sqs:SendMessage"}): sorted(
+            [f"${{{delete_queue}.Arn}}", f"${{{delete_dead_letter_queue}.Arn}}"]
+        ),
         frozenset({"kms:Decrypt", "kms:GenerateDataKey"}): f"${{{key}.Arn}}",
     }
     (kms,) = [s for s in granted(role) if "kms:Decrypt" in as_list(s["Action"])]

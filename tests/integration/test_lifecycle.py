@@ -175,6 +175,7 @@ def test_a_leaver_with_a_grace_period_is_disabled_now_and_deleted_on_schedule(
     details = [boto3.client("scheduler").get_schedule(Name=s["Name"]) for s in schedules]
     (mine,) = [d for d in details if json.loads(d["Target"]["Input"])["params"]["Username"] == username]
     assert mine["Target"]["Arn"] == deployment.queues["AdminDeleteUser"].arn
+    assert mine["Target"]["DeadLetterConfig"] == {"Arn": deployment.queues["AdminDeleteUser"].dead_letter_arn}
     assert mine["ScheduleExpression"].startswith("at(")
     due = datetime.datetime.fromisoformat(mine["ScheduleExpression"][3:-1])
     assert datetime.timedelta(days=29) < due - datetime.datetime.now() < datetime.timedelta(days=31)

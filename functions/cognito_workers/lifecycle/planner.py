@@ -134,6 +134,7 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
             self.clients.scheduler,
             group=settings.schedule_group_name,
             queue_arn=settings.delete_queue_arn,
+            dead_letter_arn=settings.delete_dead_letter_queue_arn,
             role_arn=settings.scheduler_role_arn,
         )
         if effects.cancel_scheduled_delete:

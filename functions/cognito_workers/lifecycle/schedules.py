@@ -24,11 +24,18 @@ def schedule_name(username: str) -> str:
 
 class DeletionSchedules:
     def __init__(
-        self, client: EventBridgeSchedulerClient, *, group: str, queue_arn: str, role_arn: str
+        self,
+        client: EventBridgeSchedulerClient,
+        *,
+        group: str,
+        queue_arn: str,
+        dead_letter_arn: str,
+        role_arn: str,
     ) -> None:
         self._client = client
         self._group = group
         self._queue_arn = queue_arn
+        self._dead_letter_arn = dead_letter_arn
         self._role_arn = role_arn
 
     def schedule(self, username: str, command: PlannedCommand, at: datetime.datetime) -> None:
@@ -43,6 +50,9 @@ class DeletionSchedules:
                 "Arn": self._queue_arn,
                 "RoleArn": self._role_arn,
                 "Input": json.dumps({"action": command.action, **command.envelope()}),
+                # Undeliverable within a day: to the AdminDeleteUser DLQ (and its alarm), not dropped.
+                "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                "DeadLetterConfig": {"Arn": self._dead_letter_arn},
             },
         }
         try:
