@@ -39,9 +39,16 @@ def generate_roster(
     events: list[HrEventRecord] = []
     expected: dict[str, ExpectedUser | None] = {}
     people = [f"emp{number:05d}" for number in range(joiners)]
-    for username in people:
+
+    def placement() -> tuple[list[str], str]:
+        """One to three groups and a department, and the user the pool must then hold."""
         chosen = sorted(rng.sample(groups, rng.randint(1, min(3, len(groups)))))
         department = rng.choice(DEPARTMENTS)
+        expected[username] = ExpectedUser(groups=set(chosen), attributes={"custom:department": department})
+        return chosen, department
+
+    for username in people:
+        chosen, department = placement()
         events.append(
             HrEventRecord(
                 "EmployeeOnboarded",
@@ -57,10 +64,8 @@ def generate_roster(
                 },
             )
         )
-        expected[username] = ExpectedUser(groups=set(chosen), attributes={"custom:department": department})
     for username in rng.sample(people, int(joiners * mover_share)):
-        chosen = sorted(rng.sample(groups, rng.randint(1, min(3, len(groups)))))
-        department = rng.choice(DEPARTMENTS)
+        chosen, department = placement()
         events.append(
             HrEventRecord(
                 "EmployeeUpdated",
@@ -73,7 +78,6 @@ def generate_roster(
                 },
             )
         )
-        expected[username] = ExpectedUser(groups=set(chosen), attributes={"custom:department": department})
     for number, username in enumerate(rng.sample(people, int(joiners * leaver_share))):
         delete_now = number % 2 == 0
         events.append(

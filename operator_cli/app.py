@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +28,9 @@ from cognito_workers.lifecycle.plans import plan_for
 from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, PREFIX
 from operator_cli.hr_files import HrEventRecord, HrFileError, read_hr_events
 from operator_cli.schemas import contract_models, contract_schema
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _PUT_EVENTS_BATCH = 10
@@ -140,9 +143,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _depths(aws: Aws, name: str) -> tuple[int, int]:
-    attributes = aws.sqs.get_queue_attributes(
-        QueueUrl=aws.queue_url(name),
-        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    return queue_depths(aws.sqs, aws.queue_url(name))
+
+
+def queue_depths(sqs: SQSClient, url: str) -> tuple[int, int]:
+    """Messages waiting, and messages in flight."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return int(attributes["ApproximateNumberOfMessages"]), int(
         attributes["ApproximateNumberOfMessagesNotVisible"]

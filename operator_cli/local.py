@@ -23,11 +23,11 @@ from local_aws.deployment import HR_SOURCE, PREFIX, SANDBOX_GROUPS, LocalDeploym
 from local_aws.pipeline import LocalPipeline, PipelineStats
 from local_aws.roster import generate_roster, verify_pool
 from local_aws.server import start_local_aws
-from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries
+from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_depths
 from operator_cli.hr_files import HrEventRecord, read_hr_events
 
 if TYPE_CHECKING:
-    from mypy_boto3_sqs import SQSClient
+    pass
 
 DRAIN_TIMEOUT_SECONDS = 600
 SERVING = "serving; Ctrl-C stops it"
@@ -88,15 +88,13 @@ def outcome_table(deployment: LocalDeployment) -> tuple[Table, Counter[str]]:
         table.add_column(column, justify="right")
     for function in sorted(per_function):
         counts = per_function[function]
-        in_dlq = _depth(sqs, deployment.queues.get(function, deployment.planner_queue).dead_letter_url)
+        waiting, in_flight = queue_depths(
+            sqs, deployment.queues.get(function, deployment.planner_queue).dead_letter_url
+        )
+        in_dlq = waiting + in_flight
         row = [sum(n for kind_name, n in counts.items() if kind_name.endswith(kind)) for kind in kinds]
         table.add_row(function, *(str(n) for n in row), str(in_dlq))
     return table, totals
-
-
-def _depth(sqs: SQSClient, url: str) -> int:
-    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
