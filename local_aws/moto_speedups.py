@@ -7,15 +7,22 @@ py-spy on the lifecycle pipeline (docs/benchmarks.md once it exists; README "The
 from __future__ import annotations
 
 import functools
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import jsonpath_ng.ext
-from moto.core.utils import unix_time
-from moto.sqs.models import Message, SQSBackend
+from moto import backends
+from moto.core.utils import camelcase_to_underscores, unix_time
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.sqs.models import Message, Queue, SQSBackend
 
 
 def install() -> None:
     _memoize_jsonpath()
     _read_retention_period_directly()
+    _route_requests_without_listing_moto()
+    _compute_queue_attributes_on_demand()
 
 
 def _memoize_jsonpath() -> None:
@@ -41,3 +48,48 @@ def _read_retention_period_directly() -> None:
     setattr(  # noqa: B010  # replacing moto's method; a plain assignment does not type-check
         SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period
     )
+
+
+def _route_requests_without_listing_moto() -> None:
+    """Every request picks its backend under one server-wide lock, and the pick lists moto's package
+    directory (some 200 stat calls) each time: requests queue behind each other's directory listing. The
+    list and each host's backend never change while the server runs."""
+    if not hasattr(backends.list_of_moto_modules, "cache_info"):
+        modules = backends.list_of_moto_modules
+        backends.list_of_moto_modules = functools.lru_cache(maxsize=1)(lambda: tuple(modules()))
+    backend_for_host = DomainDispatcherApplication.get_backend_for_host
+    if not hasattr(backend_for_host, "cache_info"):
+        cached = functools.lru_cache(maxsize=256)(backend_for_host)
+        DomainDispatcherApplication.get_backend_for_host = cached  # type: ignore[method-assign]
+
+
+class _QueueAttributes(Mapping[str, Any]):
+    """moto's Queue.attributes, each value computed when asked for. moto builds the whole dict (three
+    passes over the queue's messages for the approximate counts) to read one attribute, on every
+    SendMessage and three times per attribute in GetQueueAttributes."""
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+        self._names = [
+            *queue.BASE_ATTRIBUTES,
+            *(queue.FIFO_ATTRIBUTES if queue.fifo_queue else ()),
+            *(queue.KMS_ATTRIBUTES if queue.kms_master_key_id else ()),  # type: ignore[attr-defined]
+        ]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._names:
+            raise KeyError(name)
+        value = getattr(self._queue, camelcase_to_underscores(name))
+        if name == "RedrivePolicy" and value:
+            value = json.dumps(value)
+        return str(value).lower() if isinstance(value, bool) else value
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _compute_queue_attributes_on_demand() -> None:
+    setattr(Queue, "attributes", property(_QueueAttributes))  # noqa: B010  # replacing moto's property
