@@ -27,8 +27,8 @@ Giving a user a device locally:
   DeviceSecretVerifierConfig is accepted and ignored. The device is remembered, unless the pool's
   DeviceConfiguration has DeviceOnlyRememberedOnUserPrompt: then it is not_remembered and the answer says
   UserConfirmationNecessary. Confirming a known key again answers DeviceKeyExistsException.
-* In the server's process (tests, the demo): ``register_device(pool_id, username, "Work laptop")``
-  returns the new DeviceKey.
+* In the server's process: ``register_device(pool_id, username, "Work laptop")`` returns the new
+  DeviceKey; other processes ask the server (``LocalAws.register_device``).
 
 Devices belong to moto's user object: deleting the user (or resetting moto) drops them, a user created
 again under the same name starts with none, and everything else, RESEND included, keeps them.
@@ -144,13 +144,13 @@ def register_device(
     device_name: str,
     *,
     account_id: str = DEFAULT_ACCOUNT_ID,
-    region: str = "us-east-1",
     remembered: bool = True,
 ) -> str:
     """Give a user a confirmed device in this process's moto state and return its DeviceKey.
 
     Raises moto's ResourceNotFoundError (unknown pool) or UserNotFoundError (unknown user).
     """
+    region = user_pool_id.split("_", 1)[0]  # a pool id starts with its region
     user = cognitoidp_backends[account_id][region].admin_get_user(user_pool_id, username)
     return _add_device(user, f"{region}_{uuid.uuid4()}", device_name, remembered=remembered).key
 

@@ -18,10 +18,9 @@ from typing import Any
 
 import boto3
 
-from local_aws.cognito_extensions import register_device
 from local_aws.deployment import COMMAND_SOURCES, LocalDeployment, provision
 from local_aws.lambda_sqs import deliver_to_worker
-from local_aws.server import start_local_aws
+from local_aws.server import LocalAws, start_local_aws
 
 TEMPORARY_PASSWORD = "Welcome-2026!"
 NEW_PASSWORD = "Chosen-Passw0rd!"
@@ -39,6 +38,7 @@ class Step:
 
 @dataclass
 class Demo:
+    local_aws: LocalAws
     deployment: LocalDeployment
     cognito: Any
     events: Any
@@ -96,7 +96,8 @@ def _self_service_sign_up(demo: Demo) -> dict[str, Any]:
 
 def _give_devices(demo: Demo) -> dict[str, Any]:
     demo.device_keys = [
-        register_device(demo.deployment.user_pool_id, EMPLOYEE, name) for name in ("Phone", "Laptop")
+        demo.local_aws.register_device(demo.deployment.user_pool_id, EMPLOYEE, name)
+        for name in ("Phone", "Laptop")
     ]
     return {"Username": EMPLOYEE}
 
@@ -199,6 +200,7 @@ def main() -> None:
         deployment = provision(aws.endpoint_url, aws.region)
         print(f"Local AWS at {aws.endpoint_url}; user pool {deployment.user_pool_id}")
         demo = Demo(
+            local_aws=aws,
             deployment=deployment,
             cognito=boto3.client("cognito-idp"),
             events=boto3.client("events"),

@@ -1,15 +1,43 @@
-"""Start moto's server on a free loopback port, with the Cognito operations moto lacks filled in."""
+"""moto's server in a process of its own on a free loopback port, with the Cognito operations moto lacks
+filled in and a few routes of local tooling beside the AWS APIs.
+
+A process of its own, so the emulator has a core to itself (the workers and the emulator no longer share
+one interpreter lock) and a worker process can be killed without taking the emulator with it. The server
+lives as long as the process that started it: it stops when its stdin closes, which a killed parent's
+does too.
+
+Local tooling routes (JSON over HTTP, under /_local/; `LocalAws` wraps them):
+- POST /_local/devices {"userPoolId", "username", "deviceName"}: a confirmed, remembered device for the
+  user; answers {"deviceKey"}, or 404 with {"error", "message"} for an unknown pool or user.
+- GET /_local/delivery-counts: invitations and password-reset codes sent per user (see
+  cognito_extensions); DELETE zeroes them.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 import os
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.core.exceptions import JsonRESTError
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 from local_aws import cognito_extensions, moto_speedups
+from local_aws.cognito_extensions import DeliveryCounts
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -19,15 +47,27 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+TOOLING_PREFIX = "/_local/"
+STARTUP_TIMEOUT_SECONDS = 60
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class LocalToolingError(Exception):
+    """A local tooling route refused the request; `code` is the Cognito-style error name."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 @dataclass
 class LocalAws:
-    """A running moto server; use as a context manager or call stop()."""
+    """A running local AWS; use as a context manager or call stop()."""
 
     endpoint_url: str
     region: str
-    _server: ThreadedMotoServer = field(repr=False)
+    _process: subprocess.Popen[str] = field(repr=False)
 
     def client_environment(self) -> dict[str, str]:
         """The environment variables that point boto3 (and the AWS CLI) at this server."""
@@ -41,8 +81,32 @@ class LocalAws:
     def export_environment(self) -> None:
         os.environ.update(self.client_environment())
 
+    def register_device(self, user_pool_id: str, username: str, device_name: str) -> str:
+        """Give a user a confirmed, remembered device, as if it had signed in from it; its DeviceKey."""
+        answer = self._tooling(
+            "POST", "devices", {"userPoolId": user_pool_id, "username": username, "deviceName": device_name}
+        )
+        return str(answer["deviceKey"])
+
+    def delivery_counts(self) -> dict[tuple[str, str], DeliveryCounts]:
+        """Invitations and password-reset codes sent so far, per (user pool id, username)."""
+        return {
+            (row["userPoolId"], row["username"]): DeliveryCounts(
+                row["invitations"], row["passwordResetCodes"]
+            )
+            for row in self._tooling("GET", "delivery-counts")["counts"]
+        }
+
+    def reset_delivery_counts(self) -> None:
+        self._tooling("DELETE", "delivery-counts")
+
     def stop(self) -> None:
-        self._server.stop()
+        if self._process.poll() is None:
+            self._process.terminate()
+            self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
 
     def __enter__(self) -> LocalAws:
         return self
@@ -55,13 +119,104 @@ class LocalAws:
     ) -> None:
         self.stop()
 
+    def _tooling(self, method: str, route: str, body: dict[str, str] | None = None) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.endpoint_url}{TOOLING_PREFIX}{route}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer: dict[str, Any] = json.load(response)
+        except urllib.error.HTTPError as error:
+            refusal = json.load(error)
+            raise LocalToolingError(refusal["error"], refusal["message"]) from None
+        return answer
+
 
 def start_local_aws(port: int = 0, region: str = REGION) -> LocalAws:
-    """Start moto's server in this process (port 0 picks a free one) and return its endpoint."""
+    """Start the server in a child process (port 0 picks a free one) and return its endpoint."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local_aws.server", "--port", str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready = threading.Timer(STARTUP_TIMEOUT_SECONDS, process.kill)
+    ready.start()
+    endpoint_url = process.stdout.readline().strip()
+    ready.cancel()
+    if not endpoint_url.startswith("http://"):
+        process.kill()
+        raise RuntimeError(f"the local AWS server did not start (exit code {process.wait()})")
+    return LocalAws(endpoint_url=endpoint_url, region=region, _process=process)
+
+
+def _with_tooling(moto_app: WsgiApp) -> WsgiApp:
+    """moto's WSGI app, with the /_local/ routes answered before it."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        if not path.startswith(TOOLING_PREFIX):
+            return moto_app(environ, start_response)
+        status, answer = _tooling_answer(environ, path.removeprefix(TOOLING_PREFIX))
+        payload = json.dumps(answer).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    return app
+
+
+def _tooling_answer(environ: dict[str, Any], route: str) -> tuple[str, dict[str, Any]]:
+    method = environ["REQUEST_METHOD"]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    body = json.loads(environ["wsgi.input"].read(length)) if length else {}
+    if (method, route) == ("POST", "devices"):
+        try:
+            key = cognito_extensions.register_device(body["userPoolId"], body["username"], body["deviceName"])
+        except JsonRESTError as error:
+            return "404 Not Found", {"error": error.error_type, "message": error.message}
+        return "200 OK", {"deviceKey": key}
+    if (method, route) == ("GET", "delivery-counts"):
+        counts = [
+            {
+                "userPoolId": pool_id,
+                "username": username,
+                "invitations": sent.invitations,
+                "passwordResetCodes": sent.password_reset_codes,
+            }
+            for (pool_id, username), sent in cognito_extensions.delivery_counts().items()
+        ]
+        return "200 OK", {"counts": counts}
+    if (method, route) == ("DELETE", "delivery-counts"):
+        cognito_extensions.reset_delivery_counts()
+        return "200 OK", {}
+    return "404 Not Found", {"error": "UnknownRoute", "message": f"{method} {TOOLING_PREFIX}{route}"}
+
+
+def _stop_when_stdin_closes() -> None:
+    sys.stdin.read()
+    os._exit(0)  # the serving thread never returns by itself
+
+
+def serve(port: int) -> None:
     cognito_extensions.install()
     moto_speedups.install()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the workers' logs
-    server = ThreadedMotoServer(ip_address=LOOPBACK, port=port, verbose=False)
-    server.start()
-    host, bound_port = server.get_host_and_port()
-    return LocalAws(endpoint_url=f"http://{host}:{bound_port}", region=region, _server=server)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns everything
+    server = make_server(
+        LOOPBACK,
+        port,
+        _with_tooling(DomainDispatcherApplication(create_backend_app)),
+        threaded=True,
+    )
+    threading.Thread(target=_stop_when_stdin_closes, name="parent-watch", daemon=True).start()
+    print(f"http://{LOOPBACK}:{server.server_port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="moto's server with the local tooling (see module doc)")
+    parser.add_argument("--port", type=int, default=0)
+    serve(parser.parse_args().port)

@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from cognito_workers.worker import ActionWorker
+from local_aws.cognito_extensions import DeliveryCounts
 from local_aws.deployment import LocalDeployment, provision
 from local_aws.lambda_sqs import BatchReport, configured_worker, deliver_to_worker
 from local_aws.server import LocalAws, start_local_aws
@@ -28,6 +29,16 @@ def local_aws() -> Iterator[LocalAws]:
     with start_local_aws() as aws:
         aws.export_environment()
         yield aws
+
+
+@pytest.fixture
+def register_device(local_aws: LocalAws) -> Callable[[str, str, str], str]:
+    return local_aws.register_device
+
+
+@pytest.fixture
+def delivery_counts(local_aws: LocalAws) -> Callable[[], dict[tuple[str, str], DeliveryCounts]]:
+    return local_aws.delivery_counts
 
 
 @pytest.fixture(scope="session")

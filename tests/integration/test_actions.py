@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from local_aws.cognito_extensions import delivery_counts, register_device
 from local_aws.deployment import LocalDeployment
 from tests.conftest import Pipeline
 from tests.integration.conftest import PASSWORD
@@ -134,7 +133,7 @@ def test_admin_enable_user(pipeline: Pipeline, cognito: Any, deployment: LocalDe
 
 
 def test_admin_forget_device(
-    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, user: str
+    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, user: str, register_device: Any
 ) -> None:
     kept = register_device(deployment.user_pool_id, user, "Phone")
     forgotten = register_device(deployment.user_pool_id, user, "Laptop")
@@ -147,7 +146,9 @@ def test_admin_forget_device(
     assert (repeat["detail-type"], repeat["detail"]["reason"]) == ("ActionSkipped", "AlreadyApplied")
 
 
-def test_admin_get_device(pipeline: Pipeline, deployment: LocalDeployment, user: str) -> None:
+def test_admin_get_device(
+    pipeline: Pipeline, deployment: LocalDeployment, user: str, register_device: Any
+) -> None:
     key = register_device(deployment.user_pool_id, user, "Laptop")
 
     result = assert_succeeded(pipeline.run("AdminGetDevice", {"Username": user, "DeviceKey": key}))
@@ -179,7 +180,9 @@ def test_admin_initiate_auth_redacts_tokens(
     assert PASSWORD not in json.dumps(outcome)
 
 
-def test_admin_list_devices(pipeline: Pipeline, deployment: LocalDeployment, user: str) -> None:
+def test_admin_list_devices(
+    pipeline: Pipeline, deployment: LocalDeployment, user: str, register_device: Any
+) -> None:
     keys = [register_device(deployment.user_pool_id, user, name) for name in ("Phone", "Laptop")]
 
     result = assert_succeeded(pipeline.run("AdminListDevices", {"Username": user, "Limit": 10}))
@@ -209,7 +212,7 @@ def test_admin_remove_user_from_group(
 
 
 def test_admin_reset_user_password(
-    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, signed_in_user: str
+    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, signed_in_user: str, delivery_counts: Any
 ) -> None:
     assert_succeeded(pipeline.run("AdminResetUserPassword", {"Username": signed_in_user}))
 
@@ -253,7 +256,7 @@ def test_admin_set_user_settings(
 
 
 def test_admin_update_device_status(
-    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, user: str
+    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, user: str, register_device: Any
 ) -> None:
     key = register_device(deployment.user_pool_id, user, "Laptop")
     params = {"Username": user, "DeviceKey": key, "DeviceRememberedStatus": "not_remembered"}

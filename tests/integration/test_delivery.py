@@ -12,7 +12,6 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from local_aws.cognito_extensions import delivery_counts
 from local_aws.deployment import MAX_RECEIVE_COUNT, LocalDeployment
 from local_aws.lambda_sqs import LambdaContext
 from tests.conftest import Pipeline
@@ -51,7 +50,7 @@ def cognito_answers(pipeline: Pipeline, action: str, code: str, status: int = 40
 
 
 def test_the_same_command_twice_in_one_batch_has_one_effect(
-    pipeline: Pipeline, deployment: LocalDeployment, user: str
+    pipeline: Pipeline, deployment: LocalDeployment, user: str, delivery_counts: Any
 ) -> None:
     command = {
         "action": "AdminResetUserPassword",
@@ -73,7 +72,7 @@ def test_the_same_command_twice_in_one_batch_has_one_effect(
 
 
 def test_a_redelivered_eventbridge_event_has_one_effect(
-    pipeline: Pipeline, deployment: LocalDeployment, user: str
+    pipeline: Pipeline, deployment: LocalDeployment, user: str, delivery_counts: Any
 ) -> None:
     event = {
         "version": "0",

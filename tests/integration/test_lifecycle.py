@@ -12,7 +12,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cognito_workers.lifecycle.planner import LifecyclePlanner
-from local_aws.cognito_extensions import register_device
 from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, LocalDeployment
 from local_aws.lambda_sqs import configured_planner, deliver_batch
 from tests.conftest import Pipeline
@@ -134,7 +133,7 @@ def test_a_mover_converges_groups_and_attributes(
 
 
 def test_a_leaver_is_locked_out_cleaned_up_and_deleted(
-    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any, register_device: Any
 ) -> None:
     username = unique("leaver")
     cognito.admin_create_user(UserPoolId=deployment.user_pool_id, Username=username, MessageAction="SUPPRESS")

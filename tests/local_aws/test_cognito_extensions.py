@@ -1,4 +1,4 @@
-"""The Cognito operations local_aws adds to moto, exercised over HTTP against the in-process server."""
+"""The Cognito operations local_aws adds to moto, exercised over HTTP against the local server."""
 
 from __future__ import annotations
 
@@ -13,16 +13,11 @@ from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
-from moto.cognitoidp.exceptions import UserNotFoundError
+from moto import mock_aws
 
 from local_aws import cognito_extensions
-from local_aws.cognito_extensions import (
-    DeliveryCounts,
-    delivery_counts,
-    register_device,
-    reset_delivery_counts,
-)
-from local_aws.server import start_local_aws
+from local_aws.cognito_extensions import DeliveryCounts
+from local_aws.server import LocalAws, LocalToolingError, start_local_aws
 
 REGION = "us-east-1"
 TEMPORARY_PASSWORD = "Temp-Passw0rd!"
@@ -33,16 +28,37 @@ UNKNOWN_DEVICE_KEY = f"{REGION}_00000000-0000-4000-8000-000000000000"
 
 
 @pytest.fixture(scope="module")
-def cognito() -> Iterator[Any]:
+def aws() -> Iterator[LocalAws]:
+    """A server of the module's own: its delivery counts see only this module's calls."""
     with start_local_aws(region=REGION) as aws:
-        yield boto3.client(
-            "cognito-idp",
-            endpoint_url=aws.endpoint_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        yield aws
+
+
+@pytest.fixture(scope="module")
+def cognito(aws: LocalAws) -> Any:
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=aws.endpoint_url,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+@pytest.fixture
+def register_device(aws: LocalAws) -> Callable[[str, str, str], str]:
+    return aws.register_device
+
+
+@pytest.fixture
+def delivery_counts(aws: LocalAws) -> Callable[[], dict[tuple[str, str], DeliveryCounts]]:
+    return aws.delivery_counts
+
+
+@pytest.fixture
+def reset_delivery_counts(aws: LocalAws) -> Callable[[], None]:
+    return aws.reset_delivery_counts
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +77,7 @@ def username(cognito: Any, pool_id: str) -> str:
 
 
 @pytest.fixture
-def device_key(pool_id: str, username: str) -> str:
+def device_key(pool_id: str, username: str, register_device: Any) -> str:
     return register_device(pool_id, username, "Work laptop")
 
 
@@ -139,12 +155,18 @@ def test_register_device_gives_the_user_a_remembered_device(
     assert len(dates) == 1
 
 
-def test_register_device_for_an_unknown_user_raises_user_not_found(pool_id: str) -> None:
-    with pytest.raises(UserNotFoundError):
+def test_register_device_for_an_unknown_user_raises_user_not_found(
+    pool_id: str, register_device: Any
+) -> None:
+    with pytest.raises(LocalToolingError) as refusal:
         register_device(pool_id, "nobody", "Phone")
 
+    assert refusal.value.code == "UserNotFoundException"
 
-def test_admin_list_devices_pages_in_creation_order(cognito: Any, pool_id: str, username: str) -> None:
+
+def test_admin_list_devices_pages_in_creation_order(
+    cognito: Any, pool_id: str, username: str, register_device: Any
+) -> None:
     keys = [register_device(pool_id, username, f"Device {number}") for number in range(3)]
 
     first = call(cognito, "AdminListDevices", UserPoolId=pool_id, Username=username, Limit=2)
@@ -420,7 +442,9 @@ def test_create_without_resend_keeps_moto_behaviour(cognito: Any, pool_id: str, 
 # Delivery counts
 
 
-def test_delivery_counts_count_invitations_and_reset_codes(cognito: Any, pool_id: str) -> None:
+def test_delivery_counts_count_invitations_and_reset_codes(
+    cognito: Any, pool_id: str, delivery_counts: Any
+) -> None:
     ann, bob = unique("ann"), unique("bob")
     cognito.admin_create_user(UserPoolId=pool_id, Username=ann)
     cognito.admin_create_user(UserPoolId=pool_id, Username=ann, MessageAction="RESEND")
@@ -446,7 +470,9 @@ def test_delivery_counts_count_invitations_and_reset_codes(cognito: Any, pool_id
     assert counts[(pool_id, bob)] == DeliveryCounts(invitations=0, password_reset_codes=2)
 
 
-def test_reset_delivery_counts_forgets_them(cognito: Any, pool_id: str) -> None:
+def test_reset_delivery_counts_forgets_them(
+    cognito: Any, pool_id: str, delivery_counts: Any, reset_delivery_counts: Any
+) -> None:
     ann = unique("ann")
     cognito.admin_create_user(UserPoolId=pool_id, Username=ann)
 
@@ -455,11 +481,14 @@ def test_reset_delivery_counts_forgets_them(cognito: Any, pool_id: str) -> None:
     assert delivery_counts() == {}
 
 
-def test_install_again_does_not_wrap_twice(cognito: Any, pool_id: str) -> None:
-    ann = unique("ann")
+def test_install_again_does_not_wrap_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process, under moto's mock: installing twice must not count one invitation twice."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # else the client would call the suite's server, not the mock
     cognito_extensions.install()
     cognito_extensions.install()
+    with mock_aws():
+        cognito = boto3.client("cognito-idp", region_name=REGION)
+        pool_id = cognito.create_user_pool(PoolName="twice")["UserPool"]["Id"]
+        cognito.admin_create_user(UserPoolId=pool_id, Username="ann")
 
-    cognito.admin_create_user(UserPoolId=pool_id, Username=ann)
-
-    assert delivery_counts()[(pool_id, ann)].invitations == 1
+        assert cognito_extensions.delivery_counts()[(pool_id, "ann")].invitations == 1
