@@ -71,6 +71,20 @@ def test_a_leaver_is_locked_out_first_and_deleted_after_the_grace_period() -> No
     assert plan.stages[4].schedule_delete_at == NOW + datetime.timedelta(days=30)
 
 
+def test_a_leaver_whose_deletion_date_is_past_the_calendar_is_rejected_naming_the_time() -> None:
+    # Found by tests/fuzz: the OverflowError was retried as a defect, then dead-lettered as failed.
+    event = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E1", "username": "ada"})
+    last_day = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
+
+    with pytest.raises(CommandRejected) as rejected:
+        plan_for(event, plan_id="evt-1", event_time=last_day)
+
+    assert (rejected.value.code, rejected.value.message) == (
+        "InvalidEvent",
+        "time: too late to delete the user 30 days after it",
+    )
+
+
 def test_a_leaver_with_no_grace_period_is_deleted_in_the_plan() -> None:
     plan = planned("EmployeeOffboarded", employeeId="E1", username="ada", deleteAfterDays=0)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cognito_workers.catalog import PLANNER
+from cognito_workers.errors import CommandRejected
 from cognito_workers.lifecycle.events import (
     EmployeeOffboarded,
     EmployeeOnboarded,
@@ -203,7 +204,12 @@ def _leaver(builder: _StageBuilder, event: EmployeeOffboarded, event_time: datet
     if event.delete_after_days == 0:
         stages.append(builder.stage(("AdminDeleteUser", {})))
     else:
-        delete_at = event_time + datetime.timedelta(days=event.delete_after_days)
+        try:
+            delete_at = event_time + datetime.timedelta(days=event.delete_after_days)
+        except OverflowError:  # PutEvents lets a producer set any time, up to 9999-12-31
+            raise CommandRejected(
+                "InvalidEvent", f"time: too late to delete the user {event.delete_after_days} days after it"
+            ) from None
         stages.append(
             builder.stage(("AdminDeleteUser", {})).model_copy(update={"schedule_delete_at": delete_at})
         )
