@@ -1,0 +1,109 @@
+"""Cognito's request-rate quotas, enforced by the local server as Cognito does: account-wide, one token
+bucket per quota category (DESIGN section 5), refilled at the category's requests per second, holding one
+second's worth. A call that finds its bucket empty answers HTTP 400 TooManyRequestsException.
+
+Only the catalog's operations are metered, each in its catalog category; set-up calls (CreateUserPool,
+CreateGroup, ListUsers) are not, so a test's own reads never spend the workers' quota.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from cognito_workers.catalog import ACTIONS, QuotaCategory
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
+CATEGORY_OF_OPERATION: dict[str, QuotaCategory] = {spec.name: spec.quota for spec in ACTIONS}
+
+
+class TokenBucket:
+    """`rate` tokens per second, at most `rate` held (a one-second burst). Not thread-safe by itself."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rate = rate
+        self._clock = clock
+        self._tokens = rate
+        self._refilled_at = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._rate, self._tokens + (now - self._refilled_at) * self._rate)
+        self._refilled_at = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+class QuotaEnforcer:
+    """WSGI middleware in front of moto: meters Cognito calls by category while `enforced` is set, and
+    counts what it let through and what it throttled."""
+
+    def __init__(self, app: WsgiApp, clock: Callable[[], float] = time.monotonic) -> None:
+        self._app = app
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.enforced = False
+        self._buckets: dict[QuotaCategory, TokenBucket] = {}
+        self.allowed: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+
+    def enforce(self, enforced: bool) -> None:
+        """Switch enforcement; every switch starts from full buckets and zero counts."""
+        with self._lock:
+            self.enforced = enforced
+            self._buckets = {
+                category: TokenBucket(category.requests_per_second, self._clock) for category in QuotaCategory
+            }
+            self.allowed.clear()
+            self.throttled.clear()
+
+    def report(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "enforced": self.enforced,
+                "allowed": dict(self.allowed),
+                "throttled": dict(self.throttled),
+            }
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        category = self._category(environ)
+        if category is None:
+            return self._app(environ, start_response)
+        with self._lock:
+            admitted = self._buckets[category].take()
+            (self.allowed if admitted else self.throttled)[category.quota_name] += 1
+        if admitted:
+            return self._app(environ, start_response)
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        payload = json.dumps(
+            {
+                "__type": "TooManyRequestsException",
+                "message": f"Rate exceeded for the {category.quota_name} category "
+                f"({category.requests_per_second} requests per second)",
+            }
+        ).encode()
+        start_response(
+            "400 Bad Request",
+            [
+                ("Content-Type", "application/x-amz-json-1.1"),
+                ("Content-Length", str(len(payload))),
+                ("x-amzn-ErrorType", "TooManyRequestsException"),
+            ],
+        )
+        return [payload]
+
+    def _category(self, environ: dict[str, Any]) -> QuotaCategory | None:
+        if not self.enforced:
+            return None
+        target: str = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith(COGNITO_TARGET_PREFIX):
+            return None
+        return CATEGORY_OF_OPERATION.get(target.removeprefix(COGNITO_TARGET_PREFIX))

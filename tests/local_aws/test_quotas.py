@@ -1,0 +1,153 @@
+"""Cognito's rate quotas on the local server: the token bucket alone, then the server over HTTP."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from cognito_workers.catalog import QuotaCategory
+from local_aws.quotas import TokenBucket
+from local_aws.server import LocalAws
+
+USER_UPDATE_RATE = QuotaCategory.USER_UPDATE.requests_per_second
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_bucket_holds_one_second_of_requests_then_refuses() -> None:
+    bucket = TokenBucket(5, FakeClock())
+
+    taken = [bucket.take() for _ in range(7)]
+
+    assert taken == [True] * 5 + [False] * 2
+
+
+def test_bucket_refills_at_its_rate_and_never_above_one_second() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(5, clock)
+    while bucket.take():
+        pass
+
+    clock.now += 0.2  # one token's worth at 5 per second
+    after_one_token = [bucket.take(), bucket.take()]
+    clock.now += 60
+    after_a_minute = sum(bucket.take() for _ in range(10))
+
+    assert after_one_token == [True, False]
+    assert after_a_minute == 5
+
+
+@pytest.fixture
+def enforced(local_aws: LocalAws) -> Iterator[LocalAws]:
+    local_aws.enforce_quotas()
+    yield local_aws
+    local_aws.enforce_quotas(False)
+
+
+@pytest.fixture(scope="module")
+def cognito_without_retries(local_aws: LocalAws) -> Any:
+    return boto3.client("cognito-idp", config=Config(retries={"mode": "standard", "total_max_attempts": 1}))
+
+
+@pytest.fixture(scope="module")
+def user(cognito_without_retries: Any) -> tuple[str, str]:
+    pool_id = cognito_without_retries.create_user_pool(PoolName="quotas")["UserPool"]["Id"]
+    cognito_without_retries.admin_create_user(UserPoolId=pool_id, Username="ann", MessageAction="SUPPRESS")
+    return pool_id, "ann"
+
+
+def _disable_repeatedly(cognito: Any, user: tuple[str, str], calls: int) -> list[str]:
+    pool_id, username = user
+    answers = []
+    for _ in range(calls):
+        try:
+            cognito.admin_disable_user(UserPoolId=pool_id, Username=username)
+            answers.append("ok")
+        except ClientError as error:
+            answers.append(
+                f"{error.response['ResponseMetadata']['HTTPStatusCode']} {error.response['Error']['Code']}"
+            )
+    return answers
+
+
+def test_calls_over_the_category_rate_are_throttled_as_cognito_does(
+    enforced: LocalAws, cognito_without_retries: Any, user: tuple[str, str]
+) -> None:
+    # Twice the one-second burst, sent as fast as one client can: over the rate unless the calls took
+    # longer than a second between them.
+    answers = _disable_repeatedly(cognito_without_retries, user, 2 * USER_UPDATE_RATE)
+
+    assert set(answers) == {"ok", "400 TooManyRequestsException"}
+    assert answers[:USER_UPDATE_RATE] == ["ok"] * USER_UPDATE_RATE
+    report = enforced.quota_report()
+    assert report.enforced
+    assert report.allowed["UserUpdate"] == answers.count("ok")
+    assert report.throttled["UserUpdate"] == answers.count("400 TooManyRequestsException")
+
+
+def test_each_category_has_a_bucket_of_its_own_and_set_up_calls_are_not_metered(
+    enforced: LocalAws, cognito_without_retries: Any, user: tuple[str, str]
+) -> None:
+    _disable_repeatedly(cognito_without_retries, user, 2 * USER_UPDATE_RATE)
+    pool_id, username = user
+
+    cognito_without_retries.admin_get_user(UserPoolId=pool_id, Username=username)  # UserRead
+    cognito_without_retries.list_users(UserPoolId=pool_id)  # not a catalog operation
+
+    report = enforced.quota_report()
+    assert report.allowed["UserRead"] == 1
+    assert set(report.allowed) == {"UserUpdate", "UserRead"}
+
+
+def test_throttling_answer_matches_botocore_error_shape(enforced: LocalAws, user: tuple[str, str]) -> None:
+    """The raw answer, as the service model describes TooManyRequestsException."""
+    cognito = boto3.client("cognito-idp")
+    shape = cognito.meta.service_model.shape_for("TooManyRequestsException")
+    body = json.dumps({"UserPoolId": user[0], "Username": user[1]}).encode()
+    signature = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/cognito-idp/aws4_request"
+    status, answer = 0, {}
+    for _ in range(2 * USER_UPDATE_RATE):
+        request = urllib.request.Request(
+            enforced.endpoint_url,
+            data=body,
+            headers={
+                "X-Amz-Target": "AWSCognitoIdentityProviderService.AdminDisableUser",
+                "Content-Type": "application/x-amz-json-1.1",
+                "Authorization": signature,
+            },
+        )
+        try:
+            urllib.request.urlopen(request, timeout=10).close()
+        except urllib.error.HTTPError as error:
+            status, answer = error.code, json.load(error)
+            break
+
+    assert status == 400
+    assert answer["__type"] == "TooManyRequestsException"
+    assert set(answer) - {"__type"} <= set(shape.members)
+    assert "UserUpdate" in answer["message"]
+
+
+def test_switched_off_nothing_is_throttled(
+    local_aws: LocalAws, cognito_without_retries: Any, user: tuple[str, str]
+) -> None:
+    local_aws.enforce_quotas(False)
+
+    answers = _disable_repeatedly(cognito_without_retries, user, 2 * USER_UPDATE_RATE)
+
+    assert answers == ["ok"] * 2 * USER_UPDATE_RATE
+    assert local_aws.quota_report().enforced is False
