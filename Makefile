@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_READY := $(VENV)/.requirements-installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test lint typecheck check clean
+.PHONY: setup demo test bench lint typecheck check clean
 
 $(PY_READY): requirements.txt requirements-dev.txt requirements-cdk.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: $(PY_READY)
 
 test: $(PY_READY)
 	$(PY) -m pytest
+
+# Prints every figure of docs/benchmarks.md with its goal; figures are measured, never asserted.
+bench: $(PY_READY)
+	$(PY) -m benchmarks
 
 lint: $(PY_READY)
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,9 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "cognito-workers")
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "CognitoLifecycle")
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# The functions call AWS through botocore only (httplib under it). Patching everything X-Ray supports would
+# import whatever of requests, sqlite3, httpx... happens to be installed, at every cold start.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore", "httplib"))
 
 
 def action_metrics(action: str) -> EphemeralMetrics:

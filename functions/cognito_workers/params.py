@@ -5,8 +5,8 @@ checks each model against it). Models are strict and closed: a mistyped value or
 rejected with its field named, never coerced or passed through.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would have to evaluate every annotation from its
+# string, a few ms of each cold start for these models.
 import unicodedata
 from typing import Annotated, Literal
 

@@ -15,7 +15,8 @@ class ConsumerSettings(BaseModel):
     """What every queue consumer reads. Required names have no defaults: a missing one fails the first
     invocation with its name."""
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: a function validates only its own kind of settings.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     user_pool_id: UserPoolIdType = Field(alias="USER_POOL_ID")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)

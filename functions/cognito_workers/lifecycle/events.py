@@ -28,7 +28,10 @@ AttributeKey = Annotated[str, StringConstraints(min_length=1, max_length=25)]
 
 
 class HrEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    # Built on first use: the planner's first record needs one event type's validator, not all four.
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, populate_by_name=True, defer_build=True
+    )
 
     employee_id: Token = Field(alias="employeeId")
     sequence: int | None = Field(

@@ -1,0 +1,1 @@
+"""Benchmarks that print figures against their goals (`make bench`); measurements, not tests."""

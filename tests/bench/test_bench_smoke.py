@@ -1,0 +1,45 @@
+"""The benchmarks still run end to end on the real code paths, at smoke size. Their figures are not judged
+here (a shared machine's timings are no test verdict): only that each reports what it claims to."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from benchmarks import cold_start, memory, per_record
+from benchmarks.report import Figure, render
+
+# A measured value starts with a non-negative number.
+MEASURED = re.compile(r"^\d+(\.\d+)? ?(x|ms|MB)\b")
+
+
+@pytest.mark.parametrize(
+    ("benchmark", "names"),
+    [
+        (
+            cold_start.run,
+            [
+                "cold start / floor, median across functions",
+                "cold start / library floor, median across functions",
+            ],
+        ),
+        (per_record.run, ["framework overhead per record", "handler / bare loop per record"]),
+        (memory.run, ["peak RSS of one function process"]),
+    ],
+    ids=["cold_start", "per_record", "memory"],
+)
+def test_benchmark_reports_its_figures_at_smoke_size(
+    benchmark: Callable[..., list[Figure]], names: list[str]
+) -> None:
+    # Given the smoke size, when the benchmark runs
+    figures = benchmark(smoke=True)
+
+    # Then it reports its figures, each with a non-negative measurement, and the goals it claims
+    assert [figure.name for figure in figures] == names
+    for figure in figures:
+        assert MEASURED.match(figure.measured), figure.measured
+        assert figure.goal == "-" if figure.met is None else figure.goal.startswith("<= ")
+    assert all(figure.details for figure in figures if figure.met is not None)
+    assert render(figures).count("\n") >= len(figures) + 1
