@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import boto3
 from rich.table import Table
@@ -26,23 +25,25 @@ from local_aws.server import start_local_aws
 from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_depths
 from operator_cli.hr_files import HrEventRecord, read_hr_events
 
-if TYPE_CHECKING:
-    pass
-
 DRAIN_TIMEOUT_SECONDS = 600
 SERVING = "serving; Ctrl-C stops it"
 
 
-@contextmanager
-def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalDeployment]:
-    """A fresh local AWS with everything provisioned; the workers log at `log_level` and up (the demo's
-    malformed events are rejected on purpose: their warnings would drown its summary)."""
+def quiet_local_workers(log_level: str = "ERROR") -> None:
+    """The workers log at `log_level` and up, without metrics or traces (the demo's malformed events are
+    rejected on purpose: their warnings would drown its summary)."""
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", log_level)
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     # An invocation that only moved a plan along has no metric to publish; Powertools warns each time.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # the workers' logger exists already
+
+
+@contextmanager
+def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalDeployment]:
+    """A fresh local AWS with everything provisioned; the workers as `quiet_local_workers` sets them."""
+    quiet_local_workers(log_level)
     with start_local_aws(port=port) as aws:
         aws.export_environment()
         yield provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=5)
