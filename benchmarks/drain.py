@@ -27,7 +27,7 @@ from local_aws.pipeline import EventSourceTuning, LocalPipeline, action_function
 from local_aws.roster import generate_roster
 from local_aws.server import start_local_aws
 from operator_cli.app import queue_depths
-from operator_cli.local import local_deployment, outcome_table, publish_and_drain, quiet_local_workers
+from operator_cli.local import local_deployment, quiet_local_workers, run_roster
 
 QUOTA_ACTION = "AdminCreateUser"
 QUOTA_GOAL = 0.95
@@ -128,11 +128,9 @@ def _creation_times(deployment: LocalDeployment) -> list[float]:
 
 def demo_rate(joiners: int) -> tuple[int, float]:
     """Commands applied and seconds taken for the CLI demo's roster of `joiners`."""
-    roster = generate_roster(joiners, groups=SANDBOX_GROUPS, seed=7)
     with local_deployment() as deployment:
-        _, seconds = publish_and_drain(deployment, roster.events)
-        _, totals = outcome_table(deployment)
-    return sum(n for kind, n in totals.items() if kind.startswith("Action")), seconds
+        outcomes, _, seconds = run_roster(deployment, generate_roster(joiners, groups=SANDBOX_GROUPS, seed=7))
+    return outcomes.commands, seconds
 
 
 def run(*, smoke: bool = False) -> list[Figure]:

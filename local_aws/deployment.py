@@ -62,6 +62,7 @@ class LocalDeployment:
     outcomes_queue_url: str
     planner_queue: QueuePair
     queues: dict[str, QueuePair] = field(default_factory=dict)
+    leaver_threshold: int = LEAVER_THRESHOLD
 
     def worker_settings(self, action: str) -> WorkerSettings:
         """What the stack puts in the environment of the action's function."""
@@ -76,7 +77,7 @@ class LocalDeployment:
             }
         )
 
-    def planner_settings(self, *, leaver_threshold: int = LEAVER_THRESHOLD) -> PlannerSettings:
+    def planner_settings(self, *, leaver_threshold: int | None = None) -> PlannerSettings:
         """What the stack puts in the environment of the lifecycle planner."""
         return PlannerSettings.model_validate(
             {
@@ -89,14 +90,19 @@ class LocalDeployment:
                 "DELETE_QUEUE_ARN": self.queues["AdminDeleteUser"].arn,
                 "DELETE_DEAD_LETTER_QUEUE_ARN": self.queues["AdminDeleteUser"].dead_letter_arn,
                 "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
-                "LEAVER_THRESHOLD": leaver_threshold,
+                "LEAVER_THRESHOLD": self.leaver_threshold if leaver_threshold is None else leaver_threshold,
                 "LEAVER_WINDOW_MINUTES": LEAVER_WINDOW_MINUTES,
             }
         )
 
 
 def provision(
-    endpoint_url: str, region: str, *, visibility_timeout_seconds: int = 30, prefix: str = PREFIX
+    endpoint_url: str,
+    region: str,
+    *,
+    visibility_timeout_seconds: int = 30,
+    prefix: str = PREFIX,
+    leaver_threshold: int = LEAVER_THRESHOLD,
 ) -> LocalDeployment:
     """`prefix` names every resource: a second deployment on the same server needs its own."""
     session = boto3.session.Session(region_name=region)
@@ -148,6 +154,7 @@ def provision(
         outcomes_queue_url=outcomes_url,
         planner_queue=planner,
         queues=queues,
+        leaver_threshold=leaver_threshold,
     )
 
 

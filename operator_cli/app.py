@@ -257,15 +257,19 @@ def _move_messages(aws: Aws, source_url: str, destination_url: str) -> int:
     return moved
 
 
-def cmd_release(args: argparse.Namespace) -> int:
-    aws = Aws(args.endpoint_url, args.prefix)
-    entry = {
-        "EventBusName": aws.names.bus,
+def release_entry(bus: str, *, operator: str, reason: str) -> dict[str, Any]:
+    """The PutEvents entry that releases the planner's deprovisioning hold."""
+    return {
+        "EventBusName": bus,
         "Source": OPERATOR_SOURCE,
         "DetailType": PLANNER.release_detail_type,
-        "Detail": json.dumps({"releasedBy": args.operator, "reason": args.reason}),
+        "Detail": json.dumps({"releasedBy": operator, "reason": reason}),
     }
-    if aws.put_events([entry]):
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    aws = Aws(args.endpoint_url, args.prefix)
+    if aws.put_events([release_entry(aws.names.bus, operator=args.operator, reason=args.reason)]):
         errors.print("EventBridge refused the release event")
         return EXIT_FAILED
     console.print("released: the planner resumes the held deprovisioning")

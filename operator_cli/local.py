@@ -12,18 +12,18 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 from rich.table import Table
 
-from cognito_workers.catalog import ResourceNames
 from cognito_workers.observability import logger
-from local_aws.deployment import HR_SOURCE, PREFIX, SANDBOX_GROUPS, LocalDeployment, provision
-from local_aws.pipeline import LocalPipeline, PipelineStats
-from local_aws.roster import generate_roster, verify_pool
+from local_aws.deployment import HR_SOURCE, SANDBOX_GROUPS, LocalDeployment, provision
+from local_aws.pipeline import FunctionStats, LocalPipeline, PipelineStats
+from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import start_local_aws
-from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_depths
-from operator_cli.hr_files import HrEventRecord, read_hr_events
+from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_depths, release_entry
+from operator_cli.hr_files import read_hr_events
 
 DRAIN_TIMEOUT_SECONDS = 600
 SERVING = "serving; Ctrl-C stops it"
@@ -50,12 +50,12 @@ def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalD
 
 
 def publish_and_drain(
-    deployment: LocalDeployment, records: list[HrEventRecord]
+    deployment: LocalDeployment, entries: list[dict[str, Any]]
 ) -> tuple[PipelineStats, float]:
+    """Publish the PutEvents entries, then run the pipeline until every queue is empty."""
     events = boto3.client("events")
     started = time.perf_counter()
-    entries = hr_entries(records, ResourceNames(PREFIX).bus)
-    with console.status(f"publishing {len(entries)} HR events"):
+    with console.status(f"publishing {len(entries)} events"):
         for start in range(0, len(entries), 10):
             events.put_events(Entries=entries[start : start + 10])  # type: ignore[arg-type]
     pipeline = LocalPipeline.for_deployment(deployment)
@@ -64,38 +64,68 @@ def publish_and_drain(
     return stats, time.perf_counter() - started
 
 
-def outcome_table(deployment: LocalDeployment) -> tuple[Table, Counter[str]]:
-    """Per function: how each input ended, read from the audit events and the DLQs."""
-    sqs = boto3.client("sqs")
-    per_function: dict[str, Counter[str]] = {}
-    totals: Counter[str] = Counter()
-    while messages := sqs.receive_message(QueueUrl=deployment.outcomes_queue_url, MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        for message in messages:
-            event = json.loads(message["Body"])
-            function = event["detail"].get("action") or "LifecyclePlanner"
-            per_function.setdefault(function, Counter())[event["detail-type"]] += 1
-            totals[event["detail-type"]] += 1
-        sqs.delete_message_batch(
-            QueueUrl=deployment.outcomes_queue_url,
-            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+class Outcomes:
+    """How each input ended, per function: the audit events read off the outcomes queue, as they arrive,
+    and the DLQs' depths."""
+
+    def __init__(self, deployment: LocalDeployment) -> None:
+        self._deployment = deployment
+        self._sqs = boto3.client("sqs")
+        self.per_function: dict[str, Counter[str]] = {}
+        self.totals: Counter[str] = Counter()
+
+    @property
+    def commands(self) -> int:
+        """Commands that ended in an action outcome (ActionSucceeded, -Skipped, -Rejected, -Failed)."""
+        return sum(n for kind, n in self.totals.items() if kind.startswith("Action"))
+
+    def collect(self) -> None:
+        queue_url = self._deployment.outcomes_queue_url
+        while messages := self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            for message in messages:
+                event = json.loads(message["Body"])
+                function = event["detail"].get("action") or "LifecyclePlanner"
+                self.per_function.setdefault(function, Counter())[event["detail-type"]] += 1
+                self.totals[event["detail-type"]] += 1
+            self._sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+
+    def table(self) -> Table:
+        columns = ("succeeded", "skipped", "rejected", "failed", "in DLQ")
+        kinds = ("Succeeded", "Skipped", "Rejected", "Failed")
+        table = Table(title="outcomes per function")
+        table.add_column("function")
+        for column in columns:
+            table.add_column(column, justify="right")
+        for function in sorted(self.per_function):
+            counts = self.per_function[function]
+            queues = self._deployment.queues.get(function, self._deployment.planner_queue)
+            waiting, in_flight = queue_depths(self._sqs, queues.dead_letter_url)
+            row = [sum(n for kind_name, n in counts.items() if kind_name.endswith(kind)) for kind in kinds]
+            table.add_row(function, *(str(n) for n in row), str(waiting + in_flight))
+        return table
+
+
+def run_roster(deployment: LocalDeployment, roster: Roster) -> tuple[Outcomes, FunctionStats, float]:
+    """The roster's HR events through the pipeline. Leavers held by the safety threshold are released, as
+    an operator would with `cognito-lifecycle release`, and the pipeline drained again."""
+    outcomes = Outcomes(deployment)
+    stats, elapsed = publish_and_drain(deployment, hr_entries(roster.events, deployment.event_bus_name))
+    outcomes.collect()
+    if held := outcomes.totals["PlanHeld"]:
+        console.print(
+            f"{held} leavers held by the safety threshold (leaverThreshold in cdk.json); releasing them as "
+            "`cognito-lifecycle release` does"
         )
-    columns = ("succeeded", "skipped", "rejected", "failed", "in DLQ")
-    kinds = ("Succeeded", "Skipped", "Rejected", "Failed")
-    table = Table(title="outcomes per function")
-    table.add_column("function")
-    for column in columns:
-        table.add_column(column, justify="right")
-    for function in sorted(per_function):
-        counts = per_function[function]
-        waiting, in_flight = queue_depths(
-            sqs, deployment.queues.get(function, deployment.planner_queue).dead_letter_url
-        )
-        in_dlq = waiting + in_flight
-        row = [sum(n for kind_name, n in counts.items() if kind_name.endswith(kind)) for kind in kinds]
-        table.add_row(function, *(str(n) for n in row), str(in_dlq))
-    return table, totals
+        release = release_entry(deployment.event_bus_name, operator="demo", reason="generated roster")
+        release_stats, release_elapsed = publish_and_drain(deployment, [release])
+        outcomes.collect()
+        return outcomes, stats + release_stats, elapsed + release_elapsed
+    return outcomes, stats, elapsed
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -105,14 +135,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"malformed events ({len(roster.events)} HR events)"
     )
     with local_deployment() as deployment:
-        stats, elapsed = publish_and_drain(deployment, roster.events)
-        table, totals = outcome_table(deployment)
-        console.print(table)
+        outcomes, stats, elapsed = run_roster(deployment, roster)
+        console.print(outcomes.table())
         problems = verify_pool(boto3.client("cognito-idp"), deployment.user_pool_id, roster.expected)
-    commands = sum(n for kind, n in totals.items() if kind.startswith("Action"))
     console.print(
-        f"{len(roster.events)} HR events -> {commands} commands in {elapsed:.1f} s "
-        f"({commands / elapsed:.0f} commands/s, {stats.records_received} records delivered)"
+        f"{len(roster.events)} HR events -> {outcomes.commands} commands in {elapsed:.1f} s "
+        f"({outcomes.commands / elapsed:.0f} commands/s, {stats.records_received} records delivered)"
     )
     if problems:
         console.print(f"[red]the pool differs from the roster in {len(problems)} ways:[/red]")
@@ -126,9 +154,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     records = read_hr_events(Path(args.file))
     with local_deployment() as deployment:
-        stats, elapsed = publish_and_drain(deployment, records)
-        table, _ = outcome_table(deployment)
-        console.print(table)
+        stats, elapsed = publish_and_drain(deployment, hr_entries(records, deployment.event_bus_name))
+        outcomes = Outcomes(deployment)
+        outcomes.collect()
+        console.print(outcomes.table())
     console.print(f"{len(records)} HR events drained in {elapsed:.1f} s ({stats.records_received} records)")
     return EXIT_OK
 
