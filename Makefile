@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PY_READY := $(VENV)/.requirements-installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo test bench lint typecheck check clean
+.PHONY: setup demo test bench chaos lint typecheck check clean
 
 $(PY_READY): requirements.txt requirements-dev.txt requirements-cdk.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,12 @@ test: $(PY_READY)
 # Prints every figure of docs/benchmarks.md with its goal; figures are measured, never asserted.
 bench: $(PY_READY)
 	$(PY) -m benchmarks
+
+# Fault injection: every scenario on a 400-joiner roster (10,000+ commands), then the full fuzzing run
+# (10,000+ cases); prints the invariants and fails on any broken one. `make test` runs both at a small size.
+chaos: $(PY_READY)
+	$(PY) -m chaos
+	HYPOTHESIS_PROFILE=chaos $(PY) -m pytest tests/fuzz
 
 lint: $(PY_READY)
 	$(VENV)/bin/ruff check .

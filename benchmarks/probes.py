@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 # The clients each kind of function creates for its first record (the planner's first HR event reads and
@@ -114,8 +115,15 @@ def _consumer(module: Any) -> Any:
 
 
 def _maxrss_kb() -> int:
-    # Kilobytes on Linux (bytes on macOS).
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """This process's peak resident set, in kilobytes. Linux carries ru_maxrss across exec from the forked
+    parent (a large benchmark parent inflated every probe), so its own high-water mark comes from
+    /proc/self/status (VmHWM) where there is one."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux, bytes on macOS
 
 
 PROBES: dict[str, Callable[..., dict[str, Any]]] = {

@@ -12,7 +12,7 @@ import time
 import uuid
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,6 +188,26 @@ def _summary(outcome: dict[str, Any]) -> str:
     return (text if len(text) <= _DETAIL_WIDTH else text[: _DETAIL_WIDTH - 3] + "...") or "-"
 
 
+def run_tour(
+    aws: LocalAws, deployment: LocalDeployment
+) -> Iterator[tuple[Step, dict[str, Any], dict[str, Any]]]:
+    """Each step's command through the bus, its queue and its worker, in order: the step, the params it
+    sent and its outcome event."""
+    demo = Demo(
+        local_aws=aws,
+        deployment=deployment,
+        cognito=boto3.client("cognito-idp"),
+        events=boto3.client("events"),
+        sqs=boto3.client("sqs"),
+        device_keys=[],
+    )
+    for step in STEPS:
+        params = step.params(demo)
+        demo.publish(step.action, params)
+        deliver_to_worker(deployment, demo.sqs, step.action)
+        yield step, params, demo.outcome()
+
+
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -199,22 +219,11 @@ def main() -> None:
         aws.export_environment()
         deployment = provision(aws.endpoint_url, aws.region)
         print(f"Local AWS at {aws.endpoint_url}; user pool {deployment.user_pool_id}")
-        demo = Demo(
-            local_aws=aws,
-            deployment=deployment,
-            cognito=boto3.client("cognito-idp"),
-            events=boto3.client("events"),
-            sqs=boto3.client("sqs"),
-            device_keys=[],
-        )
         print(f"{'#':>2}  {'action':<28} {'outcome':<16} {'what happened':<44} detail")
         counts: Counter[str] = Counter()
-        for number, step in enumerate(STEPS, start=1):
-            demo.publish(step.action, step.params(demo))
-            deliver_to_worker(deployment, demo.sqs, step.action)
-            outcome = demo.outcome()
-            counts[outcome["detail-type"]] += 1
+        for number, (step, _, outcome) in enumerate(run_tour(aws, deployment), start=1):
             kind = outcome["detail-type"]
+            counts[kind] += 1
             print(f"{number:>2}  {step.action:<28} {kind:<16} {step.why:<44} {_summary(outcome)}")
     actions = {step.action for step in STEPS}
     elapsed = time.perf_counter() - started

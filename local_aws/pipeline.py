@@ -32,13 +32,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cognito_workers.catalog import ACTIONS
+from cognito_workers.consumer import QueueConsumer
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.worker import ActionWorker
 from local_aws.lambda_sqs import (
@@ -177,13 +178,19 @@ def action_function(
 PLANNER_TUNING = EventSourceTuning(maximum_concurrency=1)
 
 
-def planner_function(deployment: LocalDeployment) -> QueueFunction:
-    """The lifecycle planner's function, one planner per execution environment."""
-    return QueueFunction.for_queue(
-        deployment.planner_queue,
-        lambda: configured_planner(deployment, LifecyclePlanner()).handler,
-        PLANNER_TUNING,
-    )
+def planner_function(
+    deployment: LocalDeployment, prepare: Callable[[QueueConsumer[Any]], None] | None = None
+) -> QueueFunction:
+    """The lifecycle planner's function, one planner per execution environment; `prepare` sees each."""
+
+    def environment() -> Handler:
+        planner = configured_planner(deployment, LifecyclePlanner())
+        if prepare:
+            prepare(planner)
+        handler: Handler = planner.handler
+        return handler
+
+    return QueueFunction.for_queue(deployment.planner_queue, environment, PLANNER_TUNING)
 
 
 def catalog_functions(
@@ -348,13 +355,22 @@ class LocalPipeline:
         tuning: EventSourceTuning | None = None,
         extra_functions: Iterable[QueueFunction] = (),
         scheduler: LocalScheduler | None = None,
+        prepare: Callable[[QueueConsumer[Any]], None] | None = None,
     ) -> LocalPipeline:
         """Every function the stack deploys (the catalog's actions and the lifecycle planner) and the extra
-        ones, with a scheduler on the wall clock unless another is given."""
+        ones, with a scheduler on the wall clock unless another is given. `prepare` sees every worker and
+        planner the pipeline makes, before its first invocation (the chaos runner swaps their clients)."""
+
+        def prepared_worker(action: str) -> ActionWorker:
+            worker = action_worker(deployment, action)
+            if prepare:
+                prepare(worker)
+            return worker
+
         return cls(
             [
-                *catalog_functions(deployment, tuning=tuning),
-                planner_function(deployment),
+                *catalog_functions(deployment, tuning=tuning, worker_factory=prepared_worker),
+                planner_function(deployment, prepare),
                 *extra_functions,
             ],
             scheduler=scheduler or LocalScheduler(),

@@ -9,7 +9,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from rich.table import Table
 
+from cognito_workers.consumer import QueueConsumer
 from cognito_workers.observability import logger
 from local_aws.deployment import HR_SOURCE, SANDBOX_GROUPS, LocalDeployment, provision
 from local_aws.pipeline import FunctionStats, LocalPipeline, PipelineStats
@@ -50,15 +51,18 @@ def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalD
 
 
 def publish_and_drain(
-    deployment: LocalDeployment, entries: list[dict[str, Any]]
+    deployment: LocalDeployment,
+    entries: list[dict[str, Any]],
+    prepare: Callable[[QueueConsumer[Any]], None] | None = None,
 ) -> tuple[PipelineStats, float]:
-    """Publish the PutEvents entries, then run the pipeline until every queue is empty."""
+    """Publish the PutEvents entries, then run the pipeline (`prepare`: see LocalPipeline.for_deployment)
+    until every queue is empty."""
     events = boto3.client("events")
     started = time.perf_counter()
     with console.status(f"publishing {len(entries)} events"):
         for start in range(0, len(entries), 10):
             events.put_events(Entries=entries[start : start + 10])  # type: ignore[arg-type]
-    pipeline = LocalPipeline.for_deployment(deployment)
+    pipeline = LocalPipeline.for_deployment(deployment, prepare=prepare)
     with console.status("running the pipeline until every queue is empty"):
         stats = pipeline.drain(timeout_s=DRAIN_TIMEOUT_SECONDS)
     return stats, time.perf_counter() - started
@@ -73,6 +77,7 @@ class Outcomes:
         self._sqs = boto3.client("sqs")
         self.per_function: dict[str, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
+        self.events: list[dict[str, Any]] = []  # every event read, in the order read
 
     @property
     def commands(self) -> int:
@@ -86,6 +91,7 @@ class Outcomes:
         ):
             for message in messages:
                 event = json.loads(message["Body"])
+                self.events.append(event)
                 function = event["detail"].get("action") or "LifecyclePlanner"
                 self.per_function.setdefault(function, Counter())[event["detail-type"]] += 1
                 self.totals[event["detail-type"]] += 1
@@ -110,11 +116,15 @@ class Outcomes:
         return table
 
 
-def run_roster(deployment: LocalDeployment, roster: Roster) -> tuple[Outcomes, FunctionStats, float]:
+def run_roster(
+    deployment: LocalDeployment, roster: Roster, prepare: Callable[[QueueConsumer[Any]], None] | None = None
+) -> tuple[Outcomes, FunctionStats, float]:
     """The roster's HR events through the pipeline. Leavers held by the safety threshold are released, as
     an operator would with `cognito-lifecycle release`, and the pipeline drained again."""
     outcomes = Outcomes(deployment)
-    stats, elapsed = publish_and_drain(deployment, hr_entries(roster.events, deployment.event_bus_name))
+    stats, elapsed = publish_and_drain(
+        deployment, hr_entries(roster.events, deployment.event_bus_name), prepare
+    )
     outcomes.collect()
     if held := outcomes.totals["PlanHeld"]:
         console.print(
@@ -122,7 +132,7 @@ def run_roster(deployment: LocalDeployment, roster: Roster) -> tuple[Outcomes, F
             "`cognito-lifecycle release` does"
         )
         release = release_entry(deployment.event_bus_name, operator="demo", reason="generated roster")
-        release_stats, release_elapsed = publish_and_drain(deployment, [release])
+        release_stats, release_elapsed = publish_and_drain(deployment, [release], prepare)
         outcomes.collect()
         return outcomes, stats + release_stats, elapsed + release_elapsed
     return outcomes, stats, elapsed

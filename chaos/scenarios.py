@@ -1,0 +1,265 @@
+"""Scenarios: the demo's roster (every joiner invited) through the local pipeline, one kind of fault per
+scenario, then the action tour with its passwords, sessions and tokens; then the invariants.
+
+Invariants, per scenario:
+- lost: roster people whose end state in the pool differs from the roster's model (a command lost on the
+  way always shows there: every step changes the user or gates a step that does), plus joiners whose
+  invitation never went out;
+- duplicated effects: commands applied more than once (an idempotency key with more than one
+  ActionSucceeded) and joiners invited more than once (counted by the local server, as Cognito does not
+  deduplicate invitations);
+- in DLQ: messages in every dead-letter queue, against what the scenario sends that must end there (the
+  roster's malformed HR events and the poison commands mixed in);
+- secrets found: the tour's passwords and session, and any JWT, in any log line, outcome event, DLQ
+  message (body and attributes) or idempotency or lifecycle record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import logging
+import re
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from chaos.faults import FaultInjector, FaultPlan
+from cognito_workers.clients import AwsClients
+from cognito_workers.consumer import QueueConsumer
+from cognito_workers.lifecycle.planner import LifecyclePlanner
+from cognito_workers.observability import logger
+from local_aws.demo import run_tour
+from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
+from local_aws.roster import Roster, generate_roster, verify_pool
+from local_aws.server import LocalAws, start_local_aws
+from operator_cli.local import quiet_local_workers, run_roster
+
+# The local deployment's visibility timeout: a failed record is back on its queue after this.
+VISIBILITY_TIMEOUT_SECONDS = 5
+POISON_ACTION = "AdminAddUserToGroup"
+POISON_COMMANDS = (
+    "not json at all",
+    json.dumps({"action": POISON_ACTION}),  # no params
+    json.dumps({"action": POISON_ACTION, "params": {"Username": "x", "GroupName": 7}}),
+    json.dumps({"action": POISON_ACTION, "params": {"Username": "'; DROP TABLE users;--", "GroupName": "g"}}),
+    json.dumps({"action": "AdminDeleteUser", "params": {"Username": "x"}}),  # on the wrong queue
+)
+SECRET_PARAM_KEYS = frozenset({"PASSWORD", "NEW_PASSWORD", "TemporaryPassword", "Session"})
+JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    faults: FaultPlan = dataclasses.field(default_factory=FaultPlan)
+    enforce_quotas: bool = False
+
+
+SCENARIOS = (
+    Scenario("no faults"),
+    Scenario("throttling storm: 50% of Cognito calls", FaultPlan(throttle_share=0.5)),
+    Scenario("Cognito's quotas enforced", enforce_quotas=True),
+    Scenario("5xx answers: 10% of Cognito calls", FaultPlan(server_error_share=0.1)),
+    Scenario(
+        "timeouts after apply 10%, resets 10%", FaultPlan(timeout_after_apply_share=0.1, reset_share=0.1)
+    ),
+    Scenario("every command delivered three times", FaultPlan(command_copies=3)),
+)
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    scenario: str
+    commands: int
+    deliveries: int
+    faults_injected: int
+    lost: int
+    duplicated_effects: int
+    dead_lettered: int
+    expected_dead_lettered: int
+    secrets_known: int
+    artifacts_scanned: int
+    secrets_found: int
+    seconds: float
+    findings: tuple[str, ...]
+
+    @property
+    def holds(self) -> bool:
+        return (
+            self.lost == 0
+            and self.duplicated_effects == 0
+            and self.dead_lettered == self.expected_dead_lettered
+            and self.secrets_found == 0
+        )
+
+
+def run_in_own_process(index: int, joiners: int) -> ScenarioResult:
+    """SCENARIOS[index] in a fresh Python process, as a fresh set of Lambda environments: nothing a handler
+    module keeps (clients, settings) carries over from one scenario's local AWS to the next."""
+    answer = subprocess.run(
+        [sys.executable, "-m", "chaos.scenarios", str(index), str(joiners)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    fields = json.loads(answer.stdout.splitlines()[-1])
+    return ScenarioResult(**{**fields, "findings": tuple(fields["findings"])})
+
+
+def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioResult:
+    quiet_local_workers("DEBUG")  # every line the workers can log is scanned for secrets
+    roster = _every_joiner_invited(generate_roster(joiners, groups=SANDBOX_GROUPS, seed=seed))
+    injector = FaultInjector(scenario.faults, seed)
+    with start_local_aws() as aws, _captured_logs() as logs:
+        aws.export_environment()
+        deployment = provision(
+            aws.endpoint_url, aws.region, visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS
+        )
+        aws.enforce_quotas(scenario.enforce_quotas)
+        _send_poison(deployment)
+
+        def faulty_clients(consumer: QueueConsumer[Any]) -> None:
+            consumer.clients = AwsClients(
+                injector.session(copies_commands=isinstance(consumer, LifecyclePlanner))
+            )
+
+        outcomes, stats, seconds = run_roster(deployment, roster, faulty_clients)
+        problems = verify_pool(boto3.client("cognito-idp"), deployment.user_pool_id, roster.expected)
+        invitations = {username: sent.invitations for (_, username), sent in aws.delivery_counts().items()}
+        aws.enforce_quotas(False)
+        secrets, tour_outcomes = _run_tour(aws, deployment)
+        outcomes.collect()
+        dead_letters = _dead_letters(deployment)
+        records = _table_items(deployment)
+        throttled = sum(aws.quota_report().throttled.values()) if scenario.enforce_quotas else 0
+    action_outcomes = [event for event in outcomes.events if event["detail-type"].startswith("Action")]
+    applied = Counter(
+        event["detail"]["idempotencyKey"]
+        for event in action_outcomes
+        if event["detail-type"] == "ActionSucceeded"
+    )
+    artifacts = [
+        *logs.getvalue().splitlines(),
+        *map(json.dumps, [*outcomes.events, *tour_outcomes]),
+        *dead_letters,
+        *records,
+    ]
+    leaks = [artifact for artifact in artifacts if _has_secret(artifact, secrets)]
+    lost_people = {problem.split(":", 1)[0] for problem in problems}
+    uninvited = [name for name in roster.expected if invitations.get(name, 0) == 0]
+    twice_applied = [key for key, count in applied.items() if count > 1]
+    twice_invited = [name for name, count in invitations.items() if count > 1]
+    return ScenarioResult(
+        scenario=scenario.name,
+        commands=len({event["detail"]["idempotencyKey"] for event in action_outcomes}),
+        deliveries=stats.records_received,
+        faults_injected=sum(injector.injected.values()) + throttled,
+        lost=len(lost_people) + len(uninvited),
+        duplicated_effects=len(twice_applied) + len(twice_invited),
+        dead_lettered=len(dead_letters),
+        expected_dead_lettered=roster.malformed + len(POISON_COMMANDS),
+        secrets_known=len(secrets),
+        artifacts_scanned=len(artifacts),
+        secrets_found=len(leaks),
+        seconds=seconds,
+        findings=tuple(
+            [*problems[:5], *(f"uninvited {name}" for name in uninvited[:5])]
+            + [f"applied twice {key}" for key in twice_applied[:5]]
+            + [f"invited twice {name}" for name in twice_invited[:5]]
+            + [f"secret in: {leak[:200]}" for leak in leaks[:5]]
+        ),
+    )
+
+
+def _every_joiner_invited(roster: Roster) -> Roster:
+    """Invitations are the effect Cognito does not deduplicate: send one to every joiner."""
+    events = [
+        dataclasses.replace(event, detail={**event.detail, "sendInvitation": True})
+        if event.detail_type == "EmployeeOnboarded" and "email" in event.detail
+        else event
+        for event in roster.events
+    ]
+    return dataclasses.replace(roster, events=events)
+
+
+@contextmanager
+def _captured_logs() -> Iterator[io.StringIO]:
+    """Every line the workers log, as Powertools formats it for CloudWatch."""
+    captured = io.StringIO()
+    handler = logging.StreamHandler(captured)
+    handler.setFormatter(logger.registered_formatter)
+    printing = logger.registered_handler
+    printing_level = printing.level
+    printing.setLevel(logging.CRITICAL + 1)  # captured, not printed: stdout carries the result
+    logger.addHandler(handler)
+    try:
+        yield captured
+    finally:
+        logging.getLogger(logger.name).removeHandler(handler)  # Powertools' Logger has no removeHandler
+        printing.setLevel(printing_level)
+
+
+def _send_poison(deployment: LocalDeployment) -> None:
+    sqs = boto3.client("sqs")
+    for body in POISON_COMMANDS:
+        sqs.send_message(QueueUrl=deployment.queues[POISON_ACTION].url, MessageBody=body)
+
+
+def _run_tour(aws: LocalAws, deployment: LocalDeployment) -> tuple[set[str], list[dict[str, Any]]]:
+    """Run the action tour: the secret values its commands sent, and its outcome events."""
+    secrets: set[str] = set()
+    tour_outcomes = []
+    for _, params, outcome in run_tour(aws, deployment):
+        secrets.update(_secret_values(params))
+        tour_outcomes.append(outcome)
+    return secrets, tour_outcomes
+
+
+def _secret_values(value: Any, key: str = "") -> Iterator[str]:
+    if isinstance(value, dict):
+        for inner_key, inner in value.items():
+            yield from _secret_values(inner, inner_key)
+    elif isinstance(value, str) and key in SECRET_PARAM_KEYS:
+        yield value
+
+
+def _has_secret(artifact: str, secrets: set[str]) -> bool:
+    return JWT.search(artifact) is not None or any(secret in artifact for secret in secrets)
+
+
+def _dead_letters(deployment: LocalDeployment) -> list[str]:
+    """Every DLQ message, body and attributes, as JSON."""
+    sqs = boto3.client("sqs")
+    found: list[str] = []
+    for queues in (*deployment.queues.values(), deployment.planner_queue):
+        while messages := sqs.receive_message(
+            QueueUrl=queues.dead_letter_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            AttributeNames=["All"],
+            VisibilityTimeout=600,
+        ).get("Messages", []):
+            found.extend(json.dumps(message) for message in messages)
+    return found
+
+
+def _table_items(deployment: LocalDeployment) -> list[str]:
+    dynamodb = boto3.client("dynamodb")
+    items: list[str] = []
+    for table in (deployment.idempotency_table_name, deployment.lifecycle_table_name):
+        for page in dynamodb.get_paginator("scan").paginate(TableName=table):
+            items.extend(json.dumps(item) for item in page["Items"])
+    return items
+
+
+if __name__ == "__main__":
+    result = run_scenario(SCENARIOS[int(sys.argv[1])], int(sys.argv[2]))
+    print(json.dumps(dataclasses.asdict(result)))
