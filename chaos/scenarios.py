@@ -21,8 +21,10 @@ import io
 import json
 import logging
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +33,7 @@ from typing import Any
 
 import boto3
 
+from chaos import drain_process
 from chaos.faults import FaultInjector, FaultPlan
 from cognito_workers.clients import AwsClients
 from cognito_workers.consumer import QueueConsumer
@@ -40,7 +43,8 @@ from local_aws.demo import run_tour
 from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import LocalAws, start_local_aws
-from operator_cli.local import quiet_local_workers, run_roster
+from operator_cli.app import hr_entries, release_entry
+from operator_cli.local import Outcomes, quiet_local_workers, run_roster
 
 # The local deployment's visibility timeout: a failed record is back on its queue after this.
 VISIBILITY_TIMEOUT_SECONDS = 5
@@ -58,9 +62,14 @@ JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
 
 @dataclass(frozen=True)
 class Scenario:
+    """`kills`: the pipeline runs in a process of its own, SIGKILLed `kills` times, `kill_after_seconds`
+    after each start, then restarted to drain."""
+
     name: str
     faults: FaultPlan = dataclasses.field(default_factory=FaultPlan)
     enforce_quotas: bool = False
+    kills: int = 0
+    kill_after_seconds: float = 10
 
 
 SCENARIOS = (
@@ -72,6 +81,7 @@ SCENARIOS = (
         "timeouts after apply 10%, resets 10%", FaultPlan(timeout_after_apply_share=0.1, reset_share=0.1)
     ),
     Scenario("every command delivered three times", FaultPlan(command_copies=3)),
+    Scenario("the pipeline's process killed mid-batch 3 times", kills=3),
 )
 
 
@@ -120,9 +130,10 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
     injector = FaultInjector(scenario.faults, seed)
     with start_local_aws() as aws, _captured_logs() as logs:
         aws.export_environment()
-        deployment = provision(
-            aws.endpoint_url, aws.region, visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS
+        visibility = (
+            drain_process.VISIBILITY_TIMEOUT_SECONDS if scenario.kills else VISIBILITY_TIMEOUT_SECONDS
         )
+        deployment = provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=visibility)
         aws.enforce_quotas(scenario.enforce_quotas)
         _send_poison(deployment)
 
@@ -131,7 +142,12 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
                 injector.session(copies_commands=isinstance(consumer, LifecyclePlanner))
             )
 
-        outcomes, stats, seconds = run_roster(deployment, roster, faulty_clients)
+        killed = 0
+        if scenario.kills:
+            outcomes, deliveries, killed, seconds = _run_roster_with_kills(deployment, roster, scenario)
+        else:
+            outcomes, stats, seconds = run_roster(deployment, roster, faulty_clients)
+            deliveries = stats.records_received
         problems = verify_pool(boto3.client("cognito-idp"), deployment.user_pool_id, roster.expected)
         invitations = {username: sent.invitations for (_, username), sent in aws.delivery_counts().items()}
         aws.enforce_quotas(False)
@@ -160,8 +176,8 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
     return ScenarioResult(
         scenario=scenario.name,
         commands=len({event["detail"]["idempotencyKey"] for event in action_outcomes}),
-        deliveries=stats.records_received,
-        faults_injected=sum(injector.injected.values()) + throttled,
+        deliveries=deliveries,
+        faults_injected=sum(injector.injected.values()) + throttled + killed,
         lost=len(lost_people) + len(uninvited),
         duplicated_effects=len(twice_applied) + len(twice_invited),
         dead_lettered=len(dead_letters),
@@ -177,6 +193,61 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
             + [f"secret in: {leak[:200]}" for leak in leaks[:5]]
         ),
     )
+
+
+def _run_roster_with_kills(
+    deployment: LocalDeployment, roster: Roster, scenario: Scenario
+) -> tuple[Outcomes, int, int, float]:
+    """As run_roster, with the pipeline in a process of its own that is killed `scenario.kills` times
+    before one is let drain: the outcomes, the deliveries of the drained runs (a killed process reports
+    nothing), the kills that landed while the process worked, and the seconds taken."""
+    started = time.perf_counter()
+    outcomes = Outcomes(deployment)
+    events = boto3.client("events")
+    entries = hr_entries(roster.events, deployment.event_bus_name)
+    for start in range(0, len(entries), 10):
+        events.put_events(Entries=entries[start : start + 10])  # type: ignore[arg-type]
+    killed = 0
+    for _ in range(scenario.kills):
+        process = _start_drain_process(deployment)
+        time.sleep(scenario.kill_after_seconds)
+        killed += process.poll() is None  # still working: the kill lands mid-drain
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    deliveries = _drain_in_process(deployment)
+    outcomes.collect()
+    if outcomes.totals["PlanHeld"]:
+        release = release_entry(deployment.event_bus_name, operator="chaos", reason="generated roster")
+        events.put_events(Entries=[release])  # type: ignore[list-item]
+        deliveries += _drain_in_process(deployment)
+        outcomes.collect()
+    return outcomes, deliveries, killed, time.perf_counter() - started
+
+
+def _start_drain_process(deployment: LocalDeployment) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chaos.drain_process"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None
+    process.stdin.write(drain_process.deployment_to_json(deployment) + "\n")
+    process.stdin.close()
+    return process
+
+
+def _drain_in_process(deployment: LocalDeployment) -> int:
+    process = _start_drain_process(deployment)
+    assert process.stdout is not None
+    try:
+        output = process.stdout.read()
+    finally:
+        process.kill()  # a no-op once it has exited; else the runner is failing and must not leave it
+        process.wait()
+    if process.returncode != 0:
+        raise RuntimeError(f"the pipeline process failed with exit code {process.returncode}")
+    return int(json.loads(output.splitlines()[-1])["records_received"])
 
 
 def _every_joiner_invited(roster: Roster) -> Roster:
