@@ -227,34 +227,20 @@ def _json_or_text(body: str) -> Any:
 
 
 def cmd_dlq_redrive(args: argparse.Namespace) -> int:
+    """SQS's own redrive (StartMessageMoveTask), in AWS and locally alike; it runs on after this returns."""
     aws = Aws(args.endpoint_url, args.prefix)
     _check_function(aws, args.function)
-    dead_letter_url = aws.queue_url(aws.names.dead_letter_queue(args.function))
-    queue_url = aws.queue_url(aws.names.queue(args.function))
-    if not aws.is_local:
-        task = aws.sqs.start_message_move_task(
-            SourceArn=aws.queue_arn(dead_letter_url), DestinationArn=aws.queue_arn(queue_url)
-        )
-        console.print(f"StartMessageMoveTask started: {task['TaskHandle']}")
-        return EXIT_OK
-    moved = _move_messages(aws, dead_letter_url, queue_url)
+    source_arn = aws.queue_arn(aws.queue_url(aws.names.dead_letter_queue(args.function)))
+    destination_arn = aws.queue_arn(aws.queue_url(aws.names.queue(args.function)))
+    handle = aws.sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=destination_arn)[
+        "TaskHandle"
+    ]
+    (task,) = aws.sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=1)["Results"]
     console.print(
-        f"moved {moved} messages from {aws.names.dead_letter_queue(args.function)} back to its queue"
+        f"StartMessageMoveTask {handle}: {task['Status']}, {task.get('ApproximateNumberOfMessagesMoved', 0)} "
+        f"messages moved from {aws.names.dead_letter_queue(args.function)} back to its queue"
     )
     return EXIT_OK
-
-
-def _move_messages(aws: Aws, source_url: str, destination_url: str) -> int:
-    """The local equivalent of StartMessageMoveTask (moto lacks it): each message is sent, then deleted."""
-    moved = 0
-    while messages := aws.sqs.receive_message(QueueUrl=source_url, MaxNumberOfMessages=10).get(
-        "Messages", []
-    ):
-        for message in messages:
-            aws.sqs.send_message(QueueUrl=destination_url, MessageBody=message["Body"])
-            aws.sqs.delete_message(QueueUrl=source_url, ReceiptHandle=message["ReceiptHandle"])
-            moved += 1
-    return moved
 
 
 def release_entry(bus: str, *, operator: str, reason: str) -> dict[str, Any]:

@@ -9,15 +9,14 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore import xform_name
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.validate import ParamValidator
 from moto import mock_aws
 
 from local_aws import cognito_extensions
 from local_aws.cognito_extensions import DeliveryCounts
 from local_aws.server import LocalAws, LocalToolingError, start_local_aws
+from tests.local_aws.shapes import call
 
 REGION = "us-east-1"
 TEMPORARY_PASSWORD = "Temp-Passw0rd!"
@@ -83,19 +82,6 @@ def device_key(pool_id: str, username: str, register_device: Any) -> str:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def call(cognito: Any, operation: str, **params: Any) -> dict[str, Any]:
-    """Call an operation and check its answer against botocore's output shape; return it sans metadata."""
-    response = getattr(cognito, xform_name(operation))(**params)
-    body = {key: value for key, value in response.items() if key != "ResponseMetadata"}
-    shape = cognito.meta.service_model.operation_model(operation).output_shape
-    if shape is None:
-        assert body == {}
-    else:
-        report = ParamValidator().validate(body, shape)
-        assert not report.has_errors(), report.generate_report()
-    return body
 
 
 def error_code(operation: Callable[..., Any], **params: Any) -> str:
