@@ -3,16 +3,29 @@ here (a shared machine's timings are no test verdict): only that each reports wh
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from benchmarks import cold_start, drain, memory, per_record
 from benchmarks.report import Figure, render
+from cognito_workers.observability import logger
 
 # A measured value starts with a non-negative number.
 MEASURED = re.compile(r"^\d+(\.\d+)? ?(x|ms|MB|commands/s)(\s|$)")
+
+
+@pytest.fixture(autouse=True)
+def workers_logging_restored() -> Iterator[None]:
+    """The drain benchmark quiets the workers of this process (environment and logger level), as the demo
+    does; the tests after it expect them as they were."""
+    environment, level = dict(os.environ), logger.log_level
+    yield
+    os.environ.clear()
+    os.environ.update(environment)
+    logger.setLevel(level)
 
 
 @pytest.mark.parametrize(
