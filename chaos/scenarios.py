@@ -191,6 +191,11 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
             + [f"applied twice {key}" for key in twice_applied[:5]]
             + [f"invited twice {name}" for name in twice_invited[:5]]
             + [f"secret in: {leak[:200]}" for leak in leaks[:5]]
+            + (
+                _dead_letter_reasons(dead_letters)
+                if len(dead_letters) != roster.malformed + len(POISON_COMMANDS)
+                else []
+            )
         ),
     )
 
@@ -320,6 +325,19 @@ def _dead_letters(deployment: LocalDeployment) -> list[str]:
         ).get("Messages", []):
             found.extend(json.dumps(message) for message in messages)
     return found
+
+
+def _dead_letter_reasons(dead_letters: list[str]) -> list[str]:
+    """Each dead letter's reason: the consumer's ErrorCode and ErrorMessage, or SQS's redrive after
+    maxReceiveCount (no reason attribute; its body says which command)."""
+    reasons = []
+    for text in dead_letters:
+        message = json.loads(text)
+        attributes = message.get("MessageAttributes", {})
+        code = attributes.get("ErrorCode", {}).get("StringValue", "redriven by SQS")
+        detail = attributes.get("ErrorMessage", {}).get("StringValue") or message["Body"][:150]
+        reasons.append(f"dead letter: {code}: {detail}")
+    return reasons
 
 
 def _table_items(deployment: LocalDeployment) -> list[str]:

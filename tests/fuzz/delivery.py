@@ -64,6 +64,13 @@ def names_the_field(message: str, field: str | None) -> bool:
     return len(message) == _MAX_REASON_LENGTH and named.startswith(message)
 
 
+def assert_rejected_as_foreseen(rejection: CommandRejected, case: Any) -> None:
+    """A rejection the case foresaw: its code, and a reason that names the field."""
+    assert case.expect != "accept", rejection
+    assert rejection.code == case.code, rejection
+    assert names_the_field(rejection.message, case.field), rejection
+
+
 def sent_params(body: str) -> Any:
     """The params of a command body of either delivery shape."""
     command = json.loads(body)
