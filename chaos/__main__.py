@@ -16,7 +16,16 @@ FULL_JOINERS = 400
 
 def table(results: list[ScenarioResult]) -> Table:
     table = Table(title="chaos: invariants per scenario")
-    columns = ("scenario", "commands", "deliveries", "faults", "lost", "dup. effects", "DLQ (expected)")
+    columns = (
+        "scenario",
+        "commands",
+        "deliveries",
+        "faults",
+        "lost",
+        "dup. effects",
+        "redriven",
+        "DLQ (expected)",
+    )
     for column in (*columns, "secrets found (known, scanned)", "seconds"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for result in results:
@@ -27,6 +36,7 @@ def table(results: list[ScenarioResult]) -> Table:
             str(result.faults_injected),
             str(result.lost),
             str(result.duplicated_effects),
+            str(result.redriven),
             f"{result.dead_lettered} ({result.expected_dead_lettered})",
             f"{result.secrets_found} ({result.secrets_known}, {result.artifacts_scanned})",
             f"{result.seconds:.0f}",

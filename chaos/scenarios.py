@@ -1,5 +1,7 @@
-"""Scenarios: the demo's roster (every joiner invited) through the local pipeline, one kind of fault per
-scenario, then the action tour with its passwords, sessions and tokens; then the invariants.
+"""Scenarios: the demo's roster (every joiner invited) and poison commands through the local pipeline,
+one kind of fault per scenario; then, the cause fixed, every DLQ redriven (StartMessageMoveTask) and the
+pipeline drained again, as an operator would; then the action tour with its passwords, sessions and
+tokens; then the invariants.
 
 Invariants, per scenario:
 - lost: roster people whose end state in the pool differs from the roster's model (a command lost on the
@@ -8,8 +10,9 @@ Invariants, per scenario:
 - duplicated effects: commands applied more than once (an idempotency key with more than one
   ActionSucceeded) and joiners invited more than once (counted by the local server, as Cognito does not
   deduplicate invitations);
-- in DLQ: messages in every dead-letter queue, against what the scenario sends that must end there (the
-  roster's malformed HR events and the poison commands mixed in);
+- in DLQ: messages in every dead-letter queue after the redrive, against what the scenario sends that must
+  end there (the roster's malformed HR events and the poison commands mixed in); what else was
+  dead-lettered before the redrive is listed with its reason;
 - secrets found: the tour's passwords and session, and any JWT, in any log line, outcome event, DLQ
   message (body and attributes) or idempotency or lifecycle record.
 """
@@ -44,7 +47,7 @@ from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import LocalAws, start_local_aws
 from operator_cli.app import hr_entries, release_entry
-from operator_cli.local import Outcomes, quiet_local_workers, run_roster
+from operator_cli.local import Outcomes, publish_and_drain, quiet_local_workers, run_roster
 
 # The local deployment's visibility timeout: a failed record is back on its queue after this.
 VISIBILITY_TIMEOUT_SECONDS = 5
@@ -95,6 +98,7 @@ class ScenarioResult:
     duplicated_effects: int
     dead_lettered: int
     expected_dead_lettered: int
+    redriven: int
     secrets_known: int
     artifacts_scanned: int
     secrets_found: int
@@ -148,9 +152,18 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
         else:
             outcomes, stats, seconds = run_roster(deployment, roster, faulty_clients)
             deliveries = stats.records_received
+        # The cause is fixed (faults and quotas off); the operator redrives every DLQ and the pipeline
+        # drains again: what a passing cause dead-lettered applies now, poison comes back to the DLQ.
+        aws.enforce_quotas(False)
+        first_dead_letters = _dead_letters(deployment)
+        redriven = _redrive_every_dead_letter_queue(deployment)
+        if scenario.kills:
+            deliveries += _drain_in_process(deployment)
+        else:
+            deliveries += publish_and_drain(deployment, [])[0].records_received
+        outcomes.collect()
         problems = verify_pool(boto3.client("cognito-idp"), deployment.user_pool_id, roster.expected)
         invitations = {username: sent.invitations for (_, username), sent in aws.delivery_counts().items()}
-        aws.enforce_quotas(False)
         secrets, tour_outcomes = _run_tour(aws, deployment)
         outcomes.collect()
         dead_letters = _dead_letters(deployment)
@@ -182,6 +195,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
         duplicated_effects=len(twice_applied) + len(twice_invited),
         dead_lettered=len(dead_letters),
         expected_dead_lettered=roster.malformed + len(POISON_COMMANDS),
+        redriven=redriven,
         secrets_known=len(secrets),
         artifacts_scanned=len(artifacts),
         secrets_found=len(leaks),
@@ -191,11 +205,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
             + [f"applied twice {key}" for key in twice_applied[:5]]
             + [f"invited twice {name}" for name in twice_invited[:5]]
             + [f"secret in: {leak[:200]}" for leak in leaks[:5]]
-            + (
-                _dead_letter_reasons(dead_letters)
-                if len(dead_letters) != roster.malformed + len(POISON_COMMANDS)
-                else []
-            )
+            + [f"before the redrive, {reason}" for reason in _unforeseen_dead_letters(first_dead_letters)]
         ),
     )
 
@@ -312,32 +322,55 @@ def _has_secret(artifact: str, secrets: set[str]) -> bool:
 
 
 def _dead_letters(deployment: LocalDeployment) -> list[str]:
-    """Every DLQ message, body and attributes, as JSON."""
+    """Every DLQ message, body and attributes, as JSON; each is visible again afterwards."""
     sqs = boto3.client("sqs")
     found: list[str] = []
     for queues in (*deployment.queues.values(), deployment.planner_queue):
+        read = []
         while messages := sqs.receive_message(
             QueueUrl=queues.dead_letter_url,
             MaxNumberOfMessages=10,
             MessageAttributeNames=["All"],
             AttributeNames=["All"],
-            VisibilityTimeout=600,
+            VisibilityTimeout=600,  # out of sight until every message is read once
         ).get("Messages", []):
-            found.extend(json.dumps(message) for message in messages)
+            read.extend(messages)
+        for start in range(0, len(read), 10):
+            sqs.change_message_visibility_batch(
+                QueueUrl=queues.dead_letter_url,
+                Entries=[
+                    {"Id": str(number), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for number, message in enumerate(read[start : start + 10])
+                ],
+            )
+        found.extend(json.dumps(message) for message in read)
     return found
 
 
-def _dead_letter_reasons(dead_letters: list[str]) -> list[str]:
-    """Each dead letter's reason: the consumer's ErrorCode and ErrorMessage, or SQS's redrive after
-    maxReceiveCount (no reason attribute; its body says which command)."""
+def _unforeseen_dead_letters(dead_letters: list[str]) -> list[str]:
+    """The reason of each dead letter that is neither poison nor a malformed HR event: the consumer's
+    ErrorCode and ErrorMessage, or SQS's own move after maxReceiveCount (no reason; the body says which)."""
     reasons = []
     for text in dead_letters:
         message = json.loads(text)
         attributes = message.get("MessageAttributes", {})
-        code = attributes.get("ErrorCode", {}).get("StringValue", "redriven by SQS")
+        code = attributes.get("ErrorCode", {}).get("StringValue", "moved by SQS after maxReceiveCount")
+        if message["Body"] in POISON_COMMANDS or code == "InvalidEvent":
+            continue
         detail = attributes.get("ErrorMessage", {}).get("StringValue") or message["Body"][:150]
         reasons.append(f"dead letter: {code}: {detail}")
     return reasons
+
+
+def _redrive_every_dead_letter_queue(deployment: LocalDeployment) -> int:
+    """StartMessageMoveTask from every DLQ back to its queue, as `cognito-lifecycle dlq redrive` does."""
+    sqs = boto3.client("sqs")
+    moved = 0
+    for queues in (*deployment.queues.values(), deployment.planner_queue):
+        sqs.start_message_move_task(SourceArn=queues.dead_letter_arn, DestinationArn=queues.arn)
+        (task,) = sqs.list_message_move_tasks(SourceArn=queues.dead_letter_arn, MaxResults=1)["Results"]
+        moved += task.get("ApproximateNumberOfMessagesMoved", 0)
+    return moved
 
 
 def _table_items(deployment: LocalDeployment) -> list[str]:

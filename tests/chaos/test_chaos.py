@@ -104,6 +104,7 @@ def test_scenario_holds_its_invariants_at_a_small_size(name: str) -> None:
     assert result.holds, result.findings
     assert result.commands > 4
     assert result.dead_lettered == result.expected_dead_lettered > 0
+    assert result.redriven >= result.expected_dead_lettered  # poison redriven, and dead-lettered again
     assert result.secrets_known >= 3
     assert result.artifacts_scanned > result.commands
     if name != "no faults":
