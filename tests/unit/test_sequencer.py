@@ -148,3 +148,53 @@ def test_a_leaver_over_the_threshold_is_held_until_released() -> None:
     assert audits(queued) == ["PlanQueued"]
     assert released.now_released
     assert [c.action for c in released.commands] == ["AdminDisableUser"]
+
+
+NO_USER = {"code": "UserNotFoundException", "message": "User does not exist."}
+
+
+def test_a_plan_that_finds_no_user_waits_for_its_joiner_delivered_late() -> None:
+    # Given a mover that ran before its joiner's event came back (a crash redelivered the joiner late)
+    person = Person()
+    (first_step,) = person.accept(plan("EmployeeUpdated", "move", seconds=5, groups=["sales"])).commands
+
+    # When its first step finds no user, then the joiner arrives
+    waiting = person.outcome(first_step, "ActionRejected", error=NO_USER)
+    joiner = person.accept(plan("EmployeeOnboarded", "join"))
+
+    # Then the mover waits instead of failing, the older joiner runs, and the mover starts again after it
+    assert audits(waiting) == ["PlanQueued"]
+    assert waiting.audits[0][1].reason == "AwaitingJoiner"
+    assert waiting.commands == []
+    assert audits(joiner) == ["PlanStarted"]
+    (create,) = joiner.commands
+    (add,) = person.outcome(create).commands
+    resumed = person.outcome(add)
+    assert audits(resumed) == ["PlanCompleted", "PlanStarted"]
+    assert resumed.audits[1][1].plan_id == "move"
+    assert [c.idempotency_key for c in resumed.commands] == [first_step.idempotency_key]
+
+
+def test_while_a_joiner_is_awaited_later_plans_wait_too() -> None:
+    person = Person()
+    (first_step,) = person.accept(plan("EmployeeUpdated", "move", seconds=5, groups=["sales"])).commands
+    person.outcome(first_step, "ActionRejected", error=NO_USER)
+
+    leaver = person.accept(plan("EmployeeOffboarded", "leave", seconds=10))
+
+    assert audits(leaver) == ["PlanQueued"]
+    assert leaver.commands == []
+    assert [p.plan_id for p in person.state.pending] == ["move", "leave"]
+
+
+def test_a_missing_user_after_its_joiner_ran_fails_the_plan() -> None:
+    person = Person()
+    (create,) = person.accept(plan("EmployeeOnboarded", "join")).commands
+    (add,) = person.outcome(create).commands
+    person.outcome(add)
+    (disable,) = person.accept(plan("EmployeeOffboarded", "leave", seconds=5)).commands
+
+    effects = person.outcome(disable, "ActionRejected", error=NO_USER)
+
+    assert audits(effects) == ["PlanFailed"]
+    assert person.state.pending == []

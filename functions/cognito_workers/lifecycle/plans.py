@@ -80,6 +80,10 @@ class Plan(BaseModel):
     def is_leaver(self) -> bool:
         return self.event_type == "EmployeeOffboarded"
 
+    @property
+    def is_joiner(self) -> bool:
+        return self.event_type == "EmployeeOnboarded"
+
     def precedes(self, other: Plan) -> bool:
         """Whether this plan's event came before the other's: by sequence when both give one, else by time."""
         if self.sequence is not None and other.sequence is not None:

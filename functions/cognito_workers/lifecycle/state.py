@@ -4,6 +4,11 @@ Pure transitions over a person's state; the planner loads the state, applies one
 effects and saves the state. A person runs one plan at a time, stage after stage; later plans wait their
 turn in event order; an event older than one already started is stale and skipped. Outcomes that do not
 match a step being waited on (duplicates, other producers' commands) change nothing.
+
+A crash can deliver a joiner after a later event of the same person (its batch comes back after the
+visibility timeout). When a plan of a person no joiner has started for finds no user in Cognito, it goes
+back to wait for the joiner instead of failing, and that joiner is then let in although it is older than
+the plan that started: the joiner runs, then the waiting plans in event order.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from cognito_workers.contracts import OutcomeError
 from cognito_workers.lifecycle.plans import Plan, PlannedCommand, Stage, expand
 
 FAILED_OUTCOMES = frozenset({"ActionRejected", "ActionFailed"})
+NO_USER = "UserNotFoundException"
 STEP_OUTCOMES = FAILED_OUTCOMES | {"ActionSucceeded", "ActionSkipped"}
 _REMEMBERED_PLANS = 20
 
@@ -38,6 +44,8 @@ class PersonState(BaseModel):
     pending: list[Plan] = Field(default_factory=list)
     last_started: Plan | None = None
     recent_plan_ids: list[str] = Field(default_factory=list)
+    onboarded: bool = Field(default=False, description="a joiner has started for this person")
+    awaiting_joiner: bool = Field(default=False, description="a plan found no user: the joiner goes first")
 
 
 class PlanAudit(BaseModel):
@@ -92,10 +100,14 @@ class Sequencer:
         if plan.plan_id in state.recent_plan_ids or any(p.plan_id == plan.plan_id for p in state.pending):
             return self.effects  # a redelivered HR event: its outcome was already published
         state.recent_plan_ids = [*state.recent_plan_ids, plan.plan_id][-_REMEMBERED_PLANS:]
-        if state.last_started is not None and plan.precedes(state.last_started):
+        late_joiner = plan.is_joiner and state.awaiting_joiner
+        if state.last_started is not None and plan.precedes(state.last_started) and not late_joiner:
             self.effects.audits.append(("PlanSkipped", audit(plan, reason="Stale")))
-        elif state.active is None:
+        elif state.active is None and (late_joiner or not state.awaiting_joiner):
             self._start(plan)
+        elif state.active is None:
+            state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
+            self.effects.audits.append(("PlanQueued", audit(plan, reason="AwaitingJoiner")))
         else:
             state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
             self.effects.audits.append(
@@ -111,6 +123,9 @@ class Sequencer:
         del active.awaiting[key]
         if outcome in FAILED_OUTCOMES:
             error = OutcomeError.model_validate(detail.get("error") or {"code": outcome, "message": ""})
+            if error.code == NO_USER and not active.plan.is_joiner and not self.state.onboarded:
+                self._await_joiner(active.plan)
+                return self.effects
             self.effects.audits.append(
                 ("PlanFailed", audit(active.plan, stage=active.stage_index, error=error))
             )
@@ -133,7 +148,19 @@ class Sequencer:
             self._run()
         return self.effects
 
+    def _await_joiner(self, plan: Plan) -> None:
+        """The plan starts again, from its first stage, once a joiner of this person has run."""
+        state = self.state
+        state.awaiting_joiner = True
+        state.active = None
+        state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
+        self.effects.audits.append(("PlanQueued", audit(plan, reason="AwaitingJoiner")))
+        self._next()
+
     def _start(self, plan: Plan) -> None:
+        if plan.is_joiner:
+            self.state.onboarded = True
+            self.state.awaiting_joiner = False
         self.state.last_started = plan
         self.state.active = ActivePlan(plan=plan, stage=plan.stages[0]) if plan.stages else None
         if self.state.active is None:
@@ -180,9 +207,12 @@ class Sequencer:
         self._next()
 
     def _next(self) -> None:
-        if self.state.pending:
-            plan, *self.state.pending = self.state.pending
-            self._start(plan)
+        """Start the first waiting plan; while a joiner is awaited, only a joiner may start."""
+        state = self.state
+        waiting = [p for p in state.pending if p.is_joiner or not state.awaiting_joiner]
+        if waiting:
+            state.pending.remove(waiting[0])
+            self._start(waiting[0])
 
 
 def _in_event_order(first: Plan, second: Plan) -> int:
