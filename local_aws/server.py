@@ -41,7 +41,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from waitress.server import create_server
 
-from local_aws import cognito_extensions, moto_speedups, sqs_extensions
+from local_aws import cognito_extensions, dynamodb_atomicity, moto_speedups, sqs_extensions
 from local_aws.cognito_extensions import DeliveryCounts
 from local_aws.quotas import QuotaEnforcer, WsgiApp
 
@@ -234,6 +234,7 @@ def _stop_when_stdin_closes() -> None:
 def serve(port: int) -> None:
     cognito_extensions.install()
     sqs_extensions.install()
+    dynamodb_atomicity.install()
     moto_speedups.install()
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a backlog of requests is no fault here
     server = create_server(
