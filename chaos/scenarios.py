@@ -44,10 +44,10 @@ from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.observability import logger
 from local_aws.demo import run_tour
 from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
+from local_aws.pipeline import FunctionStats
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import LocalAws, start_local_aws
-from operator_cli.app import hr_entries, release_entry
-from operator_cli.local import Outcomes, publish_and_drain, quiet_local_workers, run_roster
+from operator_cli.local import pipeline_drain, quiet_local_workers, run_roster
 
 # The local deployment's visibility timeout: a failed record is back on its queue after this.
 VISIBILITY_TIMEOUT_SECONDS = 5
@@ -146,21 +146,16 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
                 injector.session(copies_commands=isinstance(consumer, LifecyclePlanner))
             )
 
-        killed = 0
-        if scenario.kills:
-            outcomes, deliveries, killed, seconds = _run_roster_with_kills(deployment, roster, scenario)
-        else:
-            outcomes, stats, seconds = run_roster(deployment, roster, faulty_clients)
-            deliveries = stats.records_received
+        drain = _KillingDrain(deployment, scenario.kills, scenario.kill_after_seconds)
+        outcomes, stats, seconds = run_roster(
+            deployment, roster, drain if scenario.kills else pipeline_drain(deployment, faulty_clients)
+        )
         # The cause is fixed (faults and quotas off); the operator redrives every DLQ and the pipeline
         # drains again: what a passing cause dead-lettered applies now, poison comes back to the DLQ.
         aws.enforce_quotas(False)
         first_dead_letters = _dead_letters(deployment)
         redriven = _redrive_every_dead_letter_queue(deployment)
-        if scenario.kills:
-            deliveries += _drain_in_process(deployment)
-        else:
-            deliveries += publish_and_drain(deployment, [])[0].records_received
+        stats += pipeline_drain(deployment)()
         outcomes.collect()
         problems = verify_pool(boto3.client("cognito-idp"), deployment.user_pool_id, roster.expected)
         invitations = {username: sent.invitations for (_, username), sent in aws.delivery_counts().items()}
@@ -189,8 +184,8 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
     return ScenarioResult(
         scenario=scenario.name,
         commands=len({event["detail"]["idempotencyKey"] for event in action_outcomes}),
-        deliveries=deliveries,
-        faults_injected=sum(injector.injected.values()) + throttled + killed,
+        deliveries=stats.records_received,
+        faults_injected=sum(injector.injected.values()) + throttled + drain.killed,
         lost=len(lost_people) + len(uninvited),
         duplicated_effects=len(twice_applied) + len(twice_invited),
         dead_lettered=len(dead_letters),
@@ -210,59 +205,47 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
     )
 
 
-def _run_roster_with_kills(
-    deployment: LocalDeployment, roster: Roster, scenario: Scenario
-) -> tuple[Outcomes, int, int, float]:
-    """As run_roster, with the pipeline in a process of its own that is killed `scenario.kills` times
-    before one is let drain: the outcomes, the deliveries of the drained runs (a killed process reports
-    nothing), the kills that landed while the process worked, and the seconds taken."""
-    started = time.perf_counter()
-    outcomes = Outcomes(deployment)
-    events = boto3.client("events")
-    entries = hr_entries(roster.events, deployment.event_bus_name)
-    for start in range(0, len(entries), 10):
-        events.put_events(Entries=entries[start : start + 10])  # type: ignore[arg-type]
-    killed = 0
-    for _ in range(scenario.kills):
-        process = _start_drain_process(deployment)
-        time.sleep(scenario.kill_after_seconds)
-        killed += process.poll() is None  # still working: the kill lands mid-drain
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-    deliveries = _drain_in_process(deployment)
-    outcomes.collect()
-    if outcomes.totals["PlanHeld"]:
-        release = release_entry(deployment.event_bus_name, operator="chaos", reason="generated roster")
-        events.put_events(Entries=[release])  # type: ignore[list-item]
-        deliveries += _drain_in_process(deployment)
-        outcomes.collect()
-    return outcomes, deliveries, killed, time.perf_counter() - started
+class _KillingDrain:
+    """Drains with the pipeline in a process of its own. The first time, `kills` processes are started and
+    SIGKILLed `kill_after_seconds` after each start before one is let drain; deliveries count the drained
+    runs only (a killed process reports nothing)."""
 
+    def __init__(self, deployment: LocalDeployment, kills: int, kill_after_seconds: float) -> None:
+        self._deployment = deployment
+        self._kills_left = kills
+        self._kill_after_seconds = kill_after_seconds
+        self.killed = 0  # kills that landed while the process was still working
 
-def _start_drain_process(deployment: LocalDeployment) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chaos.drain_process"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdin is not None
-    process.stdin.write(drain_process.deployment_to_json(deployment) + "\n")
-    process.stdin.close()
-    return process
+    def __call__(self) -> FunctionStats:
+        for _ in range(self._kills_left):
+            process = self._start()
+            time.sleep(self._kill_after_seconds)
+            self.killed += process.poll() is None
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        self._kills_left = 0
+        process = self._start()
+        assert process.stdout is not None
+        try:
+            output = process.stdout.read()
+        finally:
+            process.kill()  # a no-op once it has exited; else the runner is failing and must not leave it
+            process.wait()
+        if process.returncode != 0:
+            raise RuntimeError(f"the pipeline process failed with exit code {process.returncode}")
+        return FunctionStats(records_received=int(json.loads(output.splitlines()[-1])["records_received"]))
 
-
-def _drain_in_process(deployment: LocalDeployment) -> int:
-    process = _start_drain_process(deployment)
-    assert process.stdout is not None
-    try:
-        output = process.stdout.read()
-    finally:
-        process.kill()  # a no-op once it has exited; else the runner is failing and must not leave it
-        process.wait()
-    if process.returncode != 0:
-        raise RuntimeError(f"the pipeline process failed with exit code {process.returncode}")
-    return int(json.loads(output.splitlines()[-1])["records_received"])
+    def _start(self) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chaos.drain_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdin is not None
+        process.stdin.write(drain_process.deployment_to_json(self._deployment) + "\n")
+        process.stdin.close()
+        return process
 
 
 def _every_joiner_invited(roster: Roster) -> Roster:

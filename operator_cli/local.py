@@ -20,7 +20,7 @@ from rich.table import Table
 from cognito_workers.consumer import QueueConsumer
 from cognito_workers.observability import logger
 from local_aws.deployment import HR_SOURCE, SANDBOX_GROUPS, LocalDeployment, provision
-from local_aws.pipeline import FunctionStats, LocalPipeline, PipelineStats
+from local_aws.pipeline import FunctionStats, LocalPipeline
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import start_local_aws
 from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_depths, release_entry
@@ -50,22 +50,28 @@ def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalD
         yield provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=5)
 
 
-def publish_and_drain(
-    deployment: LocalDeployment,
-    entries: list[dict[str, Any]],
-    prepare: Callable[[QueueConsumer[Any]], None] | None = None,
-) -> tuple[PipelineStats, float]:
-    """Publish the PutEvents entries, then run the pipeline (`prepare`: see LocalPipeline.for_deployment)
-    until every queue is empty."""
+Drain = Callable[[], FunctionStats]
+
+
+def publish(entries: list[dict[str, Any]]) -> None:
     events = boto3.client("events")
-    started = time.perf_counter()
     with console.status(f"publishing {len(entries)} events"):
         for start in range(0, len(entries), 10):
             events.put_events(Entries=entries[start : start + 10])  # type: ignore[arg-type]
-    pipeline = LocalPipeline.for_deployment(deployment, prepare=prepare)
-    with console.status("running the pipeline until every queue is empty"):
-        stats = pipeline.drain(timeout_s=DRAIN_TIMEOUT_SECONDS)
-    return stats, time.perf_counter() - started
+
+
+def pipeline_drain(
+    deployment: LocalDeployment, prepare: Callable[[QueueConsumer[Any]], None] | None = None
+) -> Drain:
+    """Running the deployment's pipeline in this process until every queue is empty (`prepare`: see
+    LocalPipeline.for_deployment)."""
+
+    def drain() -> FunctionStats:
+        pipeline = LocalPipeline.for_deployment(deployment, prepare=prepare)
+        with console.status("running the pipeline until every queue is empty"):
+            return pipeline.drain(timeout_s=DRAIN_TIMEOUT_SECONDS)
+
+    return drain
 
 
 class Outcomes:
@@ -117,25 +123,26 @@ class Outcomes:
 
 
 def run_roster(
-    deployment: LocalDeployment, roster: Roster, prepare: Callable[[QueueConsumer[Any]], None] | None = None
+    deployment: LocalDeployment, roster: Roster, drain: Drain | None = None
 ) -> tuple[Outcomes, FunctionStats, float]:
-    """The roster's HR events through the pipeline. Leavers held by the safety threshold are released, as
-    an operator would with `cognito-lifecycle release`, and the pipeline drained again."""
+    """The roster's HR events through the pipeline (`drain`, by default `pipeline_drain`). Leavers held by
+    the safety threshold are released, as an operator would with `cognito-lifecycle release`, and the
+    pipeline drained again."""
+    drain = drain or pipeline_drain(deployment)
+    started = time.perf_counter()
     outcomes = Outcomes(deployment)
-    stats, elapsed = publish_and_drain(
-        deployment, hr_entries(roster.events, deployment.event_bus_name), prepare
-    )
+    publish(hr_entries(roster.events, deployment.event_bus_name))
+    stats = drain()
     outcomes.collect()
     if held := outcomes.totals["PlanHeld"]:
         console.print(
             f"{held} leavers held by the safety threshold (leaverThreshold in cdk.json); releasing them as "
             "`cognito-lifecycle release` does"
         )
-        release = release_entry(deployment.event_bus_name, operator="demo", reason="generated roster")
-        release_stats, release_elapsed = publish_and_drain(deployment, [release], prepare)
+        publish([release_entry(deployment.event_bus_name, operator="demo", reason="generated roster")])
+        stats += drain()
         outcomes.collect()
-        return outcomes, stats + release_stats, elapsed + release_elapsed
-    return outcomes, stats, elapsed
+    return outcomes, stats, time.perf_counter() - started
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -164,7 +171,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     records = read_hr_events(Path(args.file))
     with local_deployment() as deployment:
-        stats, elapsed = publish_and_drain(deployment, hr_entries(records, deployment.event_bus_name))
+        started = time.perf_counter()
+        publish(hr_entries(records, deployment.event_bus_name))
+        stats = pipeline_drain(deployment)()
+        elapsed = time.perf_counter() - started
         outcomes = Outcomes(deployment)
         outcomes.collect()
         console.print(outcomes.table())
