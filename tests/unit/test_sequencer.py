@@ -62,9 +62,9 @@ def test_a_leaver_right_after_its_joiner_waits_for_every_joiner_step() -> None:
 
 def test_an_event_older_than_the_started_one_is_stale() -> None:
     person = Person()
-    person.accept(plan("EmployeeOffboarded", "leave", sequence=2))
+    person.accept(plan("EmployeeOffboarded", "leave", sequence=3))
 
-    effects = person.accept(plan("EmployeeOnboarded", "join", sequence=1))
+    effects = person.accept(plan("EmployeeUpdated", "move", sequence=2, attributes={"department": "Sales"}))
 
     assert audits(effects) == ["PlanSkipped"]
     assert effects.audits[0][1].reason == "Stale"
@@ -197,4 +197,78 @@ def test_a_missing_user_after_its_joiner_ran_fails_the_plan() -> None:
     effects = person.outcome(disable, "ActionRejected", error=NO_USER)
 
     assert audits(effects) == ["PlanFailed"]
+    assert person.state.pending == []
+
+
+def test_a_step_that_gave_up_stalls_its_plan_until_the_redriven_step_succeeds() -> None:
+    person = Person()
+    (create,) = person.accept(plan("EmployeeOnboarded", "join")).commands
+    (add,) = person.outcome(create).commands
+    person.accept(plan("EmployeeOffboarded", "leave", seconds=5))
+
+    stalled = person.outcome(add, "ActionFailed", error={"code": "TooManyRequestsException", "message": "x"})
+    redriven = person.outcome(add)
+
+    assert audits(stalled) == ["PlanStalled"]
+    assert stalled.audits[0][1].error is not None
+    assert stalled.audits[0][1].error.code == "TooManyRequestsException"
+    assert stalled.commands == []
+    assert [p.plan_id for p in person.state.pending] == []
+    assert audits(redriven) == ["PlanCompleted", "PlanStarted"]
+    assert [c.action for c in redriven.commands] == ["AdminDisableUser"]
+
+
+def test_a_stalled_step_rejected_when_redriven_ends_its_plan() -> None:
+    person = Person()
+    (create,) = person.accept(plan("EmployeeOnboarded", "join")).commands
+    person.outcome(create, "ActionFailed", error={"code": "InternalErrorException", "message": "x"})
+
+    effects = person.outcome(
+        create, "ActionRejected", error={"code": "InvalidParameterException", "message": "x"}
+    )
+
+    assert audits(effects) == ["PlanFailed"]
+    assert person.state.active is None
+
+
+def test_an_event_between_the_last_started_plan_and_one_awaiting_its_joiner_is_not_stale() -> None:
+    person = Person()
+    (disable,) = person.accept(plan("EmployeeOffboarded", "leave", sequence=3)).commands
+    person.outcome(disable, "ActionRejected", error=NO_USER)
+
+    moved = person.accept(plan("EmployeeUpdated", "move", sequence=2, attributes={"department": "Sales"}))
+    joined = person.accept(plan("EmployeeOnboarded", "join", sequence=1))
+
+    assert audits(moved) == ["PlanQueued"]
+    assert audits(joined) == ["PlanStarted"]
+    assert [p.plan_id for p in person.state.pending] == ["move", "leave"]
+
+
+def test_an_older_joiner_arriving_while_a_later_plan_runs_waits_for_its_outcome() -> None:
+    person = Person()
+    (update,) = person.accept(
+        plan("EmployeeUpdated", "move", sequence=2, attributes={"department": "Sales"})
+    ).commands
+
+    queued = person.accept(plan("EmployeeOnboarded", "join", sequence=1))
+    no_user = person.outcome(update, "ActionRejected", error=NO_USER)
+
+    assert audits(queued) == ["PlanQueued"]
+    assert audits(no_user) == ["PlanQueued", "PlanStarted"]
+    assert [c.action for c in no_user.commands] == ["AdminCreateUser"]
+    assert [p.plan_id for p in person.state.pending] == ["move"]
+
+
+def test_an_older_joiner_that_waited_is_stale_once_the_later_plan_found_the_user() -> None:
+    person = Person()
+    (update,) = person.accept(
+        plan("EmployeeUpdated", "move", sequence=2, attributes={"department": "Sales"})
+    ).commands
+    person.accept(plan("EmployeeOnboarded", "join", sequence=1))
+
+    effects = person.outcome(update)
+
+    assert audits(effects) == ["PlanCompleted", "PlanSkipped"]
+    assert effects.audits[1][1].reason == "Stale"
+    assert effects.commands == []
     assert person.state.pending == []

@@ -117,9 +117,16 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
     def _transition(self, username: str, step: Callable[[Sequencer], Effects]) -> None:
         """Load, transition, publish, save; on a concurrent save, start again from the saved state."""
         store = self.store
+        admitted: list[bool] = []  # a retry after a conflict must not count the same leaver again
+
+        def admit_leaver() -> bool:
+            if not admitted:
+                admitted.append(self._admit_leaver())
+            return admitted[0]
+
         for _ in range(_MAX_VERSION_CONFLICTS):
             state, version = store.load(username)
-            sequencer = Sequencer(state, admit_leaver=self._admit_leaver)
+            sequencer = Sequencer(state, admit_leaver=admit_leaver)
             self._apply(username, step(sequencer))
             try:
                 store.save(sequencer.state, version)

@@ -5,10 +5,18 @@ effects and saves the state. A person runs one plan at a time, stage after stage
 turn in event order; an event older than one already started is stale and skipped. Outcomes that do not
 match a step being waited on (duplicates, other producers' commands) change nothing.
 
+A step that gave up on a transient cause (ActionFailed: its command is in the action's DLQ) stalls its
+plan rather than ending it: the plan still waits for that step, and the person's later plans wait behind
+it. Redriving the DLQ once the cause is fixed applies the step, and its outcome moves the plan on. Ending
+the plan instead would let the next plan run first and the redriven step apply after it, stale (a user
+put back in a group its leaver had emptied). A rejected step (ActionRejected) ends its plan.
+
 A crash can deliver a joiner after a later event of the same person (its batch comes back after the
 visibility timeout). When a plan of a person no joiner has started for finds no user in Cognito, it goes
 back to wait for the joiner instead of failing, and that joiner is then let in although it is older than
-the plan that started: the joiner runs, then the waiting plans in event order.
+the plan that started: the joiner runs, then the waiting plans in event order. Such a joiner that arrives
+while that later plan still runs waits for its outcome: if the plan finds no user, the joiner runs first;
+if the user was there after all, the joiner is stale.
 """
 
 from __future__ import annotations
@@ -24,9 +32,10 @@ from pydantic import BaseModel, Field
 from cognito_workers.contracts import OutcomeError
 from cognito_workers.lifecycle.plans import Plan, PlannedCommand, Stage, expand
 
-FAILED_OUTCOMES = frozenset({"ActionRejected", "ActionFailed"})
+REJECTED = "ActionRejected"
+GAVE_UP = "ActionFailed"
 NO_USER = "UserNotFoundException"
-STEP_OUTCOMES = FAILED_OUTCOMES | {"ActionSucceeded", "ActionSkipped"}
+STEP_OUTCOMES = frozenset({REJECTED, GAVE_UP, "ActionSucceeded", "ActionSkipped"})
 _REMEMBERED_PLANS = 20
 
 
@@ -36,6 +45,7 @@ class ActivePlan(BaseModel):
     stage: Stage
     awaiting: dict[str, str] = Field(default_factory=dict, description="idempotency key -> action")
     held: bool = False
+    started_after: Plan | None = Field(default=None, description="the person's last started plan before it")
 
 
 class PersonState(BaseModel):
@@ -101,8 +111,10 @@ class Sequencer:
             return self.effects  # a redelivered HR event: its outcome was already published
         state.recent_plan_ids = [*state.recent_plan_ids, plan.plan_id][-_REMEMBERED_PLANS:]
         late_joiner = plan.is_joiner and state.awaiting_joiner
-        if state.last_started is not None and plan.precedes(state.last_started) and not late_joiner:
-            self.effects.audits.append(("PlanSkipped", audit(plan, reason="Stale")))
+        # while a later plan runs for a person not onboarded, an older joiner may be the one it needs
+        maybe_late_joiner = plan.is_joiner and not state.onboarded and state.active is not None
+        if self._stale(plan) and not maybe_late_joiner:
+            self._skip_stale(plan)
         elif state.active is None and (late_joiner or not state.awaiting_joiner):
             self._start(plan)
         elif state.active is None:
@@ -120,11 +132,19 @@ class Sequencer:
         key = detail.get("idempotencyKey")
         if active is None or active.held or key not in active.awaiting:
             return self.effects
+        if outcome == GAVE_UP:
+            self.effects.audits.append(
+                (
+                    "PlanStalled",
+                    audit(active.plan, stage=active.stage_index, error=_error_of(outcome, detail)),
+                )
+            )
+            return self.effects
         del active.awaiting[key]
-        if outcome in FAILED_OUTCOMES:
-            error = OutcomeError.model_validate(detail.get("error") or {"code": outcome, "message": ""})
+        if outcome == REJECTED:
+            error = _error_of(outcome, detail)
             if error.code == NO_USER and not active.plan.is_joiner and not self.state.onboarded:
-                self._await_joiner(active.plan)
+                self._await_joiner(active)
                 return self.effects
             self.effects.audits.append(
                 ("PlanFailed", audit(active.plan, stage=active.stage_index, error=error))
@@ -148,10 +168,13 @@ class Sequencer:
             self._run()
         return self.effects
 
-    def _await_joiner(self, plan: Plan) -> None:
-        """The plan starts again, from its first stage, once a joiner of this person has run."""
+    def _await_joiner(self, active: ActivePlan) -> None:
+        """The plan starts again, from its first stage, once a joiner of this person has run; until then it
+        has not started, so an event between it and the last plan that did is not stale."""
         state = self.state
+        plan = active.plan
         state.awaiting_joiner = True
+        state.last_started = active.started_after
         state.active = None
         state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
         self.effects.audits.append(("PlanQueued", audit(plan, reason="AwaitingJoiner")))
@@ -161,8 +184,10 @@ class Sequencer:
         if plan.is_joiner:
             self.state.onboarded = True
             self.state.awaiting_joiner = False
-        self.state.last_started = plan
-        self.state.active = ActivePlan(plan=plan, stage=plan.stages[0]) if plan.stages else None
+        started_after, self.state.last_started = self.state.last_started, plan
+        self.state.active = (
+            ActivePlan(plan=plan, stage=plan.stages[0], started_after=started_after) if plan.stages else None
+        )
         if self.state.active is None:
             self.effects.audits.append(("PlanCompleted", audit(plan, reason="NothingToDo")))
             self._next()
@@ -212,7 +237,24 @@ class Sequencer:
         waiting = [p for p in state.pending if p.is_joiner or not state.awaiting_joiner]
         if waiting:
             state.pending.remove(waiting[0])
-            self._start(waiting[0])
+            if self._stale(waiting[0]):  # a joiner that waited for a plan that found the user after all
+                self._skip_stale(waiting[0])
+                self._next()
+            else:
+                self._start(waiting[0])
+
+    def _stale(self, plan: Plan) -> bool:
+        """Older than the last started plan, unless it is the joiner that plan waits for."""
+        last = self.state.last_started
+        late_joiner = plan.is_joiner and self.state.awaiting_joiner
+        return last is not None and plan.precedes(last) and not late_joiner
+
+    def _skip_stale(self, plan: Plan) -> None:
+        self.effects.audits.append(("PlanSkipped", audit(plan, reason="Stale")))
+
+
+def _error_of(outcome: str, detail: dict[str, Any]) -> OutcomeError:
+    return OutcomeError.model_validate(detail.get("error") or {"code": outcome, "message": ""})
 
 
 def _in_event_order(first: Plan, second: Plan) -> int:
