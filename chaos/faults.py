@@ -8,7 +8,9 @@ would meet it in AWS:
 - read timeouts after the call applied: the request reaches the local server, its answer is lost;
 - connection resets before the call is sent;
 - copies: every command the planner puts on the bus is put `command_copies` times, so it reaches its
-  queue that many times, as separate messages (as an at-least-once source delivers them).
+  queue that many times, as separate messages (as an at-least-once source delivers them);
+- late copies: a share of the planner's commands reaches its queue once more, `late_copy_delay_seconds`
+  later (SQS DelaySeconds), as the event EventBridge delivers: out of order with the plan's later steps.
 
 Each fault hits a call with its share of probability, from a seeded generator; the injector counts what it
 injected. Only Cognito calls are faulted (and the planner's PutEvents copied): the idempotency table and the
@@ -17,12 +19,15 @@ queues stay reliable, as the design assumes of DynamoDB and SQS.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import random
 import threading
 import urllib.request
+import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +47,8 @@ class FaultPlan:
     timeout_after_apply_share: float = 0.0
     reset_share: float = 0.0
     command_copies: int = 1
+    late_copy_share: float = 0.0
+    late_copy_delay_seconds: int = 8
 
 
 class _Body:
@@ -55,8 +62,10 @@ class _Body:
 
 
 class FaultInjector:
-    def __init__(self, plan: FaultPlan, seed: int = 7) -> None:
+    def __init__(self, plan: FaultPlan, seed: int = 7, queue_urls: Mapping[str, str] | None = None) -> None:
+        """`queue_urls`: each action's queue, where late copies go."""
         self.plan = plan
+        self._queue_urls = queue_urls or {}
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self.injected: Counter[str] = Counter()
@@ -65,13 +74,17 @@ class FaultInjector:
         """A boto3 session whose clients meet the plan's faults; the planner's also copies its commands."""
         session = boto3.session.Session()
         session.events.register(f"before-send.{COGNITO_SERVICE_ID}", self._fault_cognito)  # type: ignore[arg-type]  # a before-send handler may answer
-        if copies_commands and self.plan.command_copies > 1:
+        if copies_commands and (self.plan.command_copies > 1 or self.plan.late_copy_share):
             session.events.register("before-send.eventbridge.PutEvents", self._copy_commands)
         return session
 
     @functools.cached_property
     def _events(self) -> Any:
         return boto3.client("events")
+
+    @functools.cached_property
+    def _sqs(self) -> Any:
+        return boto3.client("sqs")
 
     def _draw(self) -> str | None:
         """Which fault, if any, hits this call."""
@@ -104,8 +117,8 @@ class FaultInjector:
         return None
 
     def _copy_commands(self, request: AWSPreparedRequest, **_: Any) -> None:
-        """Put the request's commands `command_copies - 1` more times (its audit events once, as sent);
-        botocore then sends the request itself."""
+        """Put the request's commands `command_copies - 1` more times (its audit events once, as sent), and
+        send a share of them late to their queues; botocore then sends the request itself."""
         entries = json.loads(_body(request))["Entries"]
         commands = [entry for entry in entries if entry["Source"] == PLANNER.command_source]
         if not commands:
@@ -114,6 +127,29 @@ class FaultInjector:
             self._events.put_events(Entries=commands)  # unfaulted: the copies are not copied again
         with self._lock:
             self.injected["command copies"] += len(commands) * (self.plan.command_copies - 1)
+            late = [command for command in commands if self._random.random() < self.plan.late_copy_share]
+            self.injected["late copies"] += len(late)
+        for command in late:
+            self._sqs.send_message(
+                QueueUrl=self._queue_urls[command["DetailType"]],
+                MessageBody=json.dumps(_as_delivered(command)),
+                DelaySeconds=self.plan.late_copy_delay_seconds,
+            )
+
+
+def _as_delivered(entry: dict[str, Any]) -> dict[str, Any]:
+    """A PutEvents entry as EventBridge delivers it to a queue target."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": entry["DetailType"],
+        "source": entry["Source"],
+        "account": "123456789012",
+        "time": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": boto3.session.Session().region_name,
+        "resources": [],
+        "detail": json.loads(entry["Detail"]),
+    }
 
 
 def _send(request: AWSPreparedRequest) -> None:

@@ -23,6 +23,7 @@ import dataclasses
 import io
 import json
 import logging
+import random
 import re
 import signal
 import subprocess
@@ -65,12 +66,14 @@ JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
 
 @dataclass(frozen=True)
 class Scenario:
-    """`kills`: the pipeline runs in a process of its own, SIGKILLed `kills` times, `kill_after_seconds`
+    """`shuffled`: the roster's HR events are published in a random order (each carries its `sequence`);
+    `kills`: the pipeline runs in a process of its own, SIGKILLed `kills` times, `kill_after_seconds`
     after each start, then restarted to drain."""
 
     name: str
     faults: FaultPlan = dataclasses.field(default_factory=FaultPlan)
     enforce_quotas: bool = False
+    shuffled: bool = False
     kills: int = 0
     kill_after_seconds: float = 10
 
@@ -85,6 +88,11 @@ SCENARIOS = (
     ),
     Scenario("every command delivered three times", FaultPlan(command_copies=3)),
     Scenario("the pipeline's process killed mid-batch 3 times", kills=3),
+    Scenario(
+        "out of order: HR events shuffled, 10% of commands again 8 s late",
+        FaultPlan(late_copy_share=0.1),
+        shuffled=True,
+    ),
 )
 
 
@@ -131,13 +139,21 @@ def run_in_own_process(index: int, joiners: int) -> ScenarioResult:
 def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioResult:
     quiet_local_workers("DEBUG")  # every line the workers can log is scanned for secrets
     roster = _every_joiner_invited(generate_roster(joiners, groups=SANDBOX_GROUPS, seed=seed))
-    injector = FaultInjector(scenario.faults, seed)
+    if scenario.shuffled:
+        roster = dataclasses.replace(
+            roster, events=random.Random(seed).sample(roster.events, len(roster.events))
+        )
     with start_local_aws() as aws, _captured_logs() as logs:
         aws.export_environment()
         visibility = (
             drain_process.VISIBILITY_TIMEOUT_SECONDS if scenario.kills else VISIBILITY_TIMEOUT_SECONDS
         )
         deployment = provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=visibility)
+        injector = FaultInjector(
+            scenario.faults,
+            seed,
+            queue_urls={action: queues.url for action, queues in deployment.queues.items()},
+        )
         aws.enforce_quotas(scenario.enforce_quotas)
         _send_poison(deployment)
 
