@@ -3,8 +3,9 @@ the dead-letter queue with reasons, and the one audit event each input ends in.
 
 A subclass parses and processes one record and publishes its success; everything else is here. Retryable
 failures go back to the queue as batch item failures until the last delivery, where they are dead-lettered
-and audited as failed; permanent ones are dead-lettered at once with their reason and the original is
-acknowledged. One bad record never fails its siblings.
+and audited as failed; permanent ones are dead-lettered at once with their reason (unless their producer
+handles rejections: see rejection_is_dead_lettered) and the original is acknowledged. One bad record never
+fails its siblings.
 """
 
 from __future__ import annotations
@@ -154,15 +155,26 @@ class QueueConsumer(ABC, Generic[SettingsT]):
             raise failure
         self._give_up(delivery, self.failed_outcome, failure)
 
+    def rejection_is_dead_lettered(self, delivery: Delivery) -> bool:
+        """Whether a rejected record goes to the DLQ besides its audit event (a subclass may leave it to the
+        record's producer)."""
+        return True
+
     def _give_up(self, delivery: Delivery, outcome: str, error: CommandError) -> None:
-        """Dead-letter the record with its reason, acknowledge the original, and audit it."""
+        """Dead-letter the record with its reason (unless a rejection its producer handles), acknowledge the
+        original, and audit it."""
         message = scrub(error.message, set(delivery.secrets))[:_MAX_REASON_LENGTH] or error.code
+        if outcome == self.failed_outcome or self.rejection_is_dead_lettered(delivery):
+            self._dead_letter(delivery, outcome, error.code, message)
+        self.publish(outcome, self.failure_detail(delivery, OutcomeError(code=error.code, message=message)))
+
+    def _dead_letter(self, delivery: Delivery, outcome: str, code: str, message: str) -> None:
         record = delivery.record
         self.clients.sqs.send_message(
             QueueUrl=self.configured_settings().dead_letter_queue_url,
             MessageBody=self.dead_letter_body(delivery),
             MessageAttributes={
-                "ErrorCode": {"DataType": "String", "StringValue": error.code},
+                "ErrorCode": {"DataType": "String", "StringValue": code},
                 "ErrorMessage": {"DataType": "String", "StringValue": message},
                 "Outcome": {"DataType": "String", "StringValue": outcome},
                 "SourceMessageId": {"DataType": "String", "StringValue": record.message_id},
@@ -172,7 +184,6 @@ class QueueConsumer(ABC, Generic[SettingsT]):
                 },
             },
         )
-        self.publish(outcome, self.failure_detail(delivery, OutcomeError(code=error.code, message=message)))
 
     def publish(self, outcome: str, detail: BaseModel, **log_extra: Any) -> None:
         """Put one audit event on the bus, count it, and log it."""

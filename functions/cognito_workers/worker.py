@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from cognito_workers.catalog import ACTIONS_BY_NAME, ActionSpec
+from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER, ActionSpec
 from cognito_workers.cognito import run_action
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import CommandEnvelope, OutcomeDetail, OutcomeError
@@ -197,6 +197,11 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
         if response.already_applied is not None:
             return {"type": "ActionSkipped", "reason": "AlreadyApplied", "result": None}
         return {"type": "ActionSucceeded", "result": redact_result(self.spec, response.response)}
+
+    def rejection_is_dead_lettered(self, delivery: Delivery) -> bool:
+        """A planner step's rejection is the planner's to handle (its outcome event fails the plan or waits
+        for the joiner); redriven from a DLQ, the step could only apply out of its plan's order."""
+        return not (delivery.idempotency_key or "").startswith(PLANNER.step_key_prefix)
 
     def dead_letter_body(self, delivery: Delivery) -> str:
         """The original command with secret params dropped and the resolved idempotency key kept, so that a

@@ -185,6 +185,27 @@ def test_a_bad_record_is_dead_lettered_with_its_reason_and_its_siblings_succeed(
         assert outcome["detail"]["error"]["code"] == code
 
 
+def test_a_planner_step_rejected_is_left_to_the_planner_not_dead_lettered(
+    pipeline: Pipeline, unique: Any
+) -> None:
+    missing = unique("nobody")
+    step_key, direct_key = f"plan:{missing}:0:0:AdminDisableUser", f"{missing}:disable"
+    for key in (step_key, direct_key):
+        pipeline.send(
+            "AdminDisableUser",
+            {"action": "AdminDisableUser", "idempotencyKey": key, "params": {"Username": missing}},
+        )
+
+    pipeline.deliver("AdminDisableUser")
+
+    for key in (step_key, direct_key):
+        (outcome,) = pipeline.outcomes_for(key)
+        assert outcome["detail-type"] == "ActionRejected"
+        assert outcome["detail"]["error"]["code"] == "UserNotFoundException"
+    dead_keys = [json.loads(m["Body"])["idempotencyKey"] for m in pipeline.dead_letters("AdminDisableUser")]
+    assert dead_keys == [direct_key]
+
+
 def test_throttling_hands_the_record_back_and_a_later_delivery_applies_it(
     pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, user: str
 ) -> None:
