@@ -2,13 +2,17 @@
 operator's release of a deprovisioning hold.
 
 An HR event becomes a plan (plans.py); the person's sequencer (state.py) decides what runs; the planner
-publishes the effects and saves the state. Effects are published before the state is saved: a crash in
-between re-publishes them on redelivery, and the commands' idempotency keys make that harmless, whereas
-saving first could lose a dispatch for good.
+saves the state, then publishes the transition's effects. The effects are saved with the state (an outbox)
+and cleared once published: a transition that loses the save to a concurrent one has published nothing (an
+effect published first could run a step of a plan that is not the person's current one), and a crash
+between the save and the publishing leaves the effects in the state, where the person's next transition
+(the redelivered record at the latest) publishes them. Publishing twice is harmless: commands carry
+idempotency keys.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 from collections.abc import Callable
@@ -115,7 +119,8 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         return self.store.count_leaver(self.clock(), window) <= settings.leaver_threshold
 
     def _transition(self, username: str, step: Callable[[Sequencer], Effects]) -> None:
-        """Load, transition, publish, save; on a concurrent save, start again from the saved state."""
+        """Load, transition, save with the effects, publish them, clear them; on a concurrent save, start
+        again from the saved state."""
         store = self.store
         admitted: list[bool] = []  # a retry after a conflict must not count the same leaver again
 
@@ -126,13 +131,22 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
 
         for _ in range(_MAX_VERSION_CONFLICTS):
             state, version = store.load(username)
+            if state.unpublished is not None:  # saved by a transition that crashed, or is publishing now
+                self._apply(username, state.unpublished)
+                state.unpublished = None
             sequencer = Sequencer(state, admit_leaver=admit_leaver)
-            self._apply(username, step(sequencer))
+            effects = step(sequencer)
+            state.unpublished = None if effects.none else effects
             try:
-                store.save(sequencer.state, version)
-                return
+                store.save(state, version)
             except VersionConflict:
                 continue
+            if state.unpublished is not None:
+                self._apply(username, effects)
+                state.unpublished = None
+                with contextlib.suppress(VersionConflict):  # a later transition published them already
+                    store.save(state, version + 1)
+            return
         raise RetryableFailure("ConcurrentUpdate", f"the state of {username} kept changing while planning")
 
     def _apply(self, username: str, effects: Effects) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import cmp_to_key
 from typing import Any
 
@@ -48,16 +47,6 @@ class ActivePlan(BaseModel):
     started_after: Plan | None = Field(default=None, description="the person's last started plan before it")
 
 
-class PersonState(BaseModel):
-    username: str
-    active: ActivePlan | None = None
-    pending: list[Plan] = Field(default_factory=list)
-    last_started: Plan | None = None
-    recent_plan_ids: list[str] = Field(default_factory=list)
-    onboarded: bool = Field(default=False, description="a joiner has started for this person")
-    awaiting_joiner: bool = Field(default=False, description="a plan found no user: the joiner goes first")
-
-
 class PlanAudit(BaseModel):
     """The detail of a plan's audit events (PlanStarted, PlanQueued, ...)."""
 
@@ -73,17 +62,33 @@ class PlanAudit(BaseModel):
     model_config = {"populate_by_name": True}
 
 
-@dataclass
-class Effects:
+class Effects(BaseModel):
     """What a transition asks the planner to do, in this order: cancel or set scheduled deletions, dispatch
     commands, publish audit events."""
 
-    commands: list[PlannedCommand] = field(default_factory=list)
-    schedule_deletes: list[tuple[PlannedCommand, datetime.datetime]] = field(default_factory=list)
+    commands: list[PlannedCommand] = Field(default_factory=list)
+    schedule_deletes: list[tuple[PlannedCommand, datetime.datetime]] = Field(default_factory=list)
     cancel_scheduled_delete: bool = False
-    audits: list[tuple[str, PlanAudit]] = field(default_factory=list)
+    audits: list[tuple[str, PlanAudit]] = Field(default_factory=list)
     now_held: bool = False
     now_released: bool = False
+
+    @property
+    def none(self) -> bool:
+        return self == Effects()
+
+
+class PersonState(BaseModel):
+    username: str
+    active: ActivePlan | None = None
+    pending: list[Plan] = Field(default_factory=list)
+    last_started: Plan | None = None
+    recent_plan_ids: list[str] = Field(default_factory=list)
+    onboarded: bool = Field(default=False, description="a joiner has started for this person")
+    awaiting_joiner: bool = Field(default=False, description="a plan found no user: the joiner goes first")
+    unpublished: Effects | None = Field(
+        default=None, description="effects saved with the state and not yet known to be published"
+    )
 
 
 def audit(plan: Plan, **fields: Any) -> PlanAudit:
