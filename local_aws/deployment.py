@@ -35,6 +35,7 @@ OPERATOR_SOURCE: str = _CONTEXT["operatorEventSource"]
 LEAVER_THRESHOLD: int = _CONTEXT["leaverThreshold"]
 LEAVER_WINDOW_MINUTES: int = _CONTEXT["leaverWindowMinutes"]
 MAX_RECEIVE_COUNT: int = _CONTEXT["maxReceiveCount"]
+PLANNER_MAX_CONCURRENCY: int = _CONTEXT["plannerMaxConcurrency"]
 SANDBOX_GROUPS: tuple[str, ...] = tuple(_CONTEXT["sandboxGroups"])
 # Mutable string attributes that exist from the start; AddCustomAttributes adds more.
 SANDBOX_CUSTOM_ATTRIBUTES: tuple[str, ...] = tuple(_CONTEXT["sandboxCustomAttributes"])

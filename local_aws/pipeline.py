@@ -42,6 +42,8 @@ from cognito_workers.catalog import ACTIONS
 from cognito_workers.consumer import QueueConsumer
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.worker import ActionWorker
+from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
+from local_aws.deployment import PLANNER_MAX_CONCURRENCY
 from local_aws.lambda_sqs import (
     LAMBDA_TIMEOUT_SECONDS,
     Handler,
@@ -79,8 +81,7 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class EventSourceTuning:
-    """The event source mapping's and the function's knobs, within Lambda's bounds (except that a maximum
-    concurrency of 1 is allowed locally)."""
+    """The event source mapping's and the function's knobs, within Lambda's bounds."""
 
     batch_size: int = 10
     max_batching_window_seconds: float = 0
@@ -94,8 +95,8 @@ class EventSourceTuning:
             raise ValueError("max_batching_window_seconds: 0 to 300")
         if self.batch_size > 10 and self.max_batching_window_seconds < 1:
             raise ValueError("a batch_size over 10 needs a max_batching_window_seconds of at least 1")
-        if not 1 <= self.maximum_concurrency <= 1000:
-            raise ValueError("maximum_concurrency: 1 to 1000")
+        if not MIN_MAXIMUM_CONCURRENCY <= self.maximum_concurrency <= MAX_MAXIMUM_CONCURRENCY:
+            raise ValueError(f"maximum_concurrency: {MIN_MAXIMUM_CONCURRENCY} to {MAX_MAXIMUM_CONCURRENCY}")
         if not 1 <= self.timeout_seconds <= 900:
             raise ValueError("timeout_seconds: 1 to 900")
 
@@ -173,9 +174,9 @@ def action_function(
     return QueueFunction.for_queue(deployment.queues[action], lambda: make(action).handler, tuning)
 
 
-# One planner invocation at a time takes HR events in the order they arrived. Concurrent invocations could
-# start a leaver before its joiner published the same second; only the events' `sequence` orders them then.
-PLANNER_TUNING = EventSourceTuning(maximum_concurrency=1)
+# As the stack deploys it: overlapping invocations save a person's state with optimistic concurrency, and
+# the sequencer orders a person's events by `sequence` (or time), whatever order they arrive in.
+PLANNER_TUNING = EventSourceTuning(maximum_concurrency=PLANNER_MAX_CONCURRENCY)
 
 
 def planner_function(

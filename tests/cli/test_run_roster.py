@@ -27,6 +27,17 @@ def test_leavers_held_by_the_threshold_are_released_and_the_pool_matches(local_a
     assert leavers >= 2
     assert outcomes.totals["PlanHeld"] >= 1
     assert outcomes.totals["HoldReleased"] == 1
-    assert outcomes.totals["ActionRejected"] == 0
+    # Overlapping planner invocations can start a person's mover or leaver before the joiner: its first
+    # steps find no user, and the plan waits for the joiner. No other rejection is expected.
+    rejected = {
+        event["detail"]["username"] for event in outcomes.events if event["detail-type"] == "ActionRejected"
+    }
+    waited = {
+        event["detail"]["username"]
+        for event in outcomes.events
+        if event["detail"].get("reason") == "AwaitingJoiner"
+    }
+    assert rejected <= waited
+    assert outcomes.totals["ActionFailed"] == 0
     assert stats.records_received >= outcomes.commands
     assert verify_pool(boto3.client("cognito-idp"), deployment.user_pool_id, roster.expected) == []

@@ -282,7 +282,7 @@ def test_drain_gives_up_after_its_timeout_naming_what_is_left(sqs: Any, unique: 
     [
         ({"batch_size": 11}, "batch_size over 10 needs a max_batching_window_seconds"),
         ({"batch_size": 0}, "batch_size: 1 to 10000"),
-        ({"maximum_concurrency": 0}, "maximum_concurrency: 1 to 1000"),
+        ({"maximum_concurrency": 1}, "maximum_concurrency: 2 to 1000"),
         ({"max_batching_window_seconds": 301}, "max_batching_window_seconds: 0 to 300"),
         ({"timeout_seconds": 901}, "timeout_seconds: 1 to 900"),
     ],
