@@ -66,13 +66,16 @@ JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
 
 @dataclass(frozen=True)
 class Scenario:
-    """`shuffled`: the roster's HR events are published in a random order (each carries its `sequence`);
+    """`quota_scale`: Cognito's quotas at that share of their rates, where the local pipeline (slower than
+    Cognito) would never reach them at full rate; `shuffled`: the roster's HR events are published in a
+    random order (each carries its `sequence`);
     `kills`: the pipeline runs in a process of its own, SIGKILLed `kills` times, `kill_after_seconds`
     after each start, then restarted to drain."""
 
     name: str
     faults: FaultPlan = dataclasses.field(default_factory=FaultPlan)
     enforce_quotas: bool = False
+    quota_scale: float = 1.0
     shuffled: bool = False
     kills: int = 0
     kill_after_seconds: float = 10
@@ -81,7 +84,7 @@ class Scenario:
 SCENARIOS = (
     Scenario("no faults"),
     Scenario("throttling storm: 50% of Cognito calls", FaultPlan(throttle_share=0.5)),
-    Scenario("Cognito's quotas enforced", enforce_quotas=True),
+    Scenario("Cognito's quotas enforced at a fifth of their rates", enforce_quotas=True, quota_scale=0.2),
     Scenario("5xx answers: 10% of Cognito calls", FaultPlan(server_error_share=0.1)),
     Scenario(
         "timeouts after apply 10%, resets 10%", FaultPlan(timeout_after_apply_share=0.1, reset_share=0.1)
@@ -154,7 +157,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
             seed,
             queue_urls={action: queues.url for action, queues in deployment.queues.items()},
         )
-        aws.enforce_quotas(scenario.enforce_quotas)
+        aws.enforce_quotas(scenario.enforce_quotas, scenario.quota_scale)
         _send_poison(deployment)
 
         def faulty_clients(consumer: QueueConsumer[Any]) -> None:

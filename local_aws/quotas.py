@@ -51,17 +51,23 @@ class QuotaEnforcer:
         self._clock = clock
         self._lock = threading.Lock()
         self.enforced = False
+        self._scale = 1.0
         self._buckets: dict[QuotaCategory, TokenBucket] = {}
         self.allowed: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
 
-    def enforce(self, enforced: bool) -> None:
-        """Switch enforcement; every switch starts from full buckets and zero counts."""
+    def enforce(self, enforced: bool, scale: float = 1.0) -> None:
+        """Switch enforcement, every category at `scale` times its rate (below 1: quotas that bind a local
+        pipeline slower than Cognito); every switch starts from full buckets and zero counts."""
+        if not 0 < scale <= 1:
+            raise ValueError("scale: above 0, at most 1")
         with self._lock:
             self.enforced = enforced
             self._buckets = {
-                category: TokenBucket(category.requests_per_second, self._clock) for category in QuotaCategory
+                category: TokenBucket(category.requests_per_second * scale, self._clock)
+                for category in QuotaCategory
             }
+            self._scale = scale
             self.allowed.clear()
             self.throttled.clear()
 
@@ -69,6 +75,7 @@ class QuotaEnforcer:
         with self._lock:
             return {
                 "enforced": self.enforced,
+                "scale": self._scale,
                 "allowed": dict(self.allowed),
                 "throttled": dict(self.throttled),
             }
@@ -87,7 +94,7 @@ class QuotaEnforcer:
             {
                 "__type": "TooManyRequestsException",
                 "message": f"Rate exceeded for the {category.quota_name} category "
-                f"({category.requests_per_second} requests per second)",
+                f"({category.requests_per_second * self._scale:g} requests per second)",
             }
         ).encode()
         start_response(

@@ -31,6 +31,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -98,6 +99,12 @@ class LocalAws:
     def export_environment(self) -> None:
         os.environ.update(self.client_environment())
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the server process has used so far, read from /proc (Linux)."""
+        fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        user_ticks, system_ticks = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+        return (user_ticks + system_ticks) / os.sysconf("SC_CLK_TCK")
+
     def register_device(self, user_pool_id: str, username: str, device_name: str) -> str:
         """Give a user a confirmed, remembered device, as if it had signed in from it; its DeviceKey."""
         answer = self._tooling(
@@ -117,9 +124,10 @@ class LocalAws:
     def reset_delivery_counts(self) -> None:
         self._tooling("DELETE", "delivery-counts")
 
-    def enforce_quotas(self, enforced: bool = True) -> None:
-        """Throttle Cognito calls over their quota category's rate, account-wide, as Cognito does."""
-        self._tooling("PUT", "quotas", {"enforced": enforced})
+    def enforce_quotas(self, enforced: bool = True, scale: float = 1.0) -> None:
+        """Throttle Cognito calls over their quota category's rate (times `scale`), account-wide, as Cognito
+        does."""
+        self._tooling("PUT", "quotas", {"enforced": enforced, "scale": scale})
 
     def quota_report(self) -> QuotaReport:
         answer = self._tooling("GET", "quotas")
@@ -219,7 +227,10 @@ def _tooling_answer(environ: dict[str, Any], route: str, quotas: QuotaEnforcer) 
         cognito_extensions.reset_delivery_counts()
         return "200 OK", {}
     if (method, route) == ("PUT", "quotas"):
-        quotas.enforce(bool(body["enforced"]))
+        try:
+            quotas.enforce(bool(body["enforced"]), float(body.get("scale", 1.0)))
+        except ValueError as error:
+            return "400 Bad Request", {"error": "InvalidScale", "message": str(error)}
         return "200 OK", {}
     if (method, route) == ("GET", "quotas"):
         return "200 OK", quotas.report()

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from cognito_workers.catalog import QuotaCategory
 from local_aws.quotas import TokenBucket
-from local_aws.server import LocalAws
+from local_aws.server import LocalAws, LocalToolingError
 
 USER_UPDATE_RATE = QuotaCategory.USER_UPDATE.requests_per_second
 
@@ -150,4 +150,30 @@ def test_switched_off_nothing_is_throttled(
     answers = _disable_repeatedly(cognito_without_retries, user, 2 * USER_UPDATE_RATE)
 
     assert answers == ["ok"] * 2 * USER_UPDATE_RATE
+    assert local_aws.quota_report().enforced is False
+
+
+def test_scaled_quotas_bind_at_that_share_of_the_rate(
+    local_aws: LocalAws, cognito_without_retries: Any, user: tuple[str, str]
+) -> None:
+    local_aws.enforce_quotas(scale=0.2)
+    try:
+        answers = _disable_repeatedly(cognito_without_retries, user, USER_UPDATE_RATE)
+        report = local_aws.quota_report()
+    finally:
+        local_aws.enforce_quotas(False)
+
+    # A fifth of the one-second burst passes at once, then the rest is over the scaled rate.
+    assert answers[: USER_UPDATE_RATE // 5] == ["ok"] * (USER_UPDATE_RATE // 5)
+    assert answers.count("ok") < USER_UPDATE_RATE // 2
+    assert report.throttled["UserUpdate"] == answers.count("400 TooManyRequestsException")
+
+
+@pytest.mark.parametrize("scale", [0, 1.5])
+def test_a_scale_outside_0_to_1_is_refused(local_aws: LocalAws, scale: float) -> None:
+    with pytest.raises(LocalToolingError) as refused:
+        local_aws.enforce_quotas(scale=scale)
+
+    assert refused.value.code == "InvalidScale"
+    assert "scale" in str(refused.value)
     assert local_aws.quota_report().enforced is False
