@@ -1,13 +1,10 @@
-"""Benchmarks 4 and 5: the local pipeline end to end, the workers' real code over HTTP to the local server.
+"""Benchmark 4: the local pipeline end to end, the workers' real code over HTTP to the local server.
 
-4. Quota-bound drain: AdminCreateUser commands (10,000) waiting on the action's queue, drained by its
-   function with the maximum concurrency the stack gives it (infra.concurrency, from cdk.json), while the
-   local server enforces Cognito's quotas. The achieved rate is users created per second between the first
-   and the last creation, against the UserCreation quota; lost = commands - users created - messages in
-   the dead-letter queue.
-5. Demo rate: the CLI demo's roster (joiners, then movers and leavers among them) published as HR events
-   and run through the planner and every action, quotas off: commands per second from the first publish
-   to the last queue drained.
+Quota-bound drain: AdminCreateUser commands (10,000) waiting on the action's queue, drained by its function
+with the maximum concurrency the stack gives it (infra.concurrency, from cdk.json), while the local server
+enforces Cognito's quotas. The achieved rate is users created per second between the first and the last
+creation, against the UserCreation quota; lost = commands - users created - messages in the dead-letter
+queue.
 """
 
 from __future__ import annotations
@@ -22,12 +19,11 @@ from benchmarks.report import Figure, describe_machine, render
 from cognito_workers.catalog import ACTIONS_BY_NAME
 from infra.concurrency import category_budgets
 from local_aws.context import cdk_context
-from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
+from local_aws.deployment import LocalDeployment, provision
 from local_aws.pipeline import EventSourceTuning, LocalPipeline, action_function
-from local_aws.roster import generate_roster
 from local_aws.server import start_local_aws
 from operator_cli.app import queue_depths
-from operator_cli.local import local_deployment, quiet_local_workers, run_roster
+from operator_cli.local import quiet_local_workers
 
 QUOTA_ACTION = "AdminCreateUser"
 QUOTA_GOAL = 0.95
@@ -126,17 +122,8 @@ def _creation_times(deployment: LocalDeployment) -> list[float]:
     return [user["UserCreateDate"].timestamp() for page in pages for user in page["Users"]]
 
 
-def demo_rate(joiners: int) -> tuple[int, float]:
-    """Commands applied and seconds taken for the CLI demo's roster of `joiners`."""
-    with local_deployment() as deployment:
-        outcomes, _, seconds = run_roster(deployment, generate_roster(joiners, groups=SANDBOX_GROUPS, seed=7))
-    return outcomes.commands, seconds
-
-
 def run(*, smoke: bool = False) -> list[Figure]:
     drain = quota_bound_drain(60 if smoke else 10_000)
-    joiners = 10 if smoke else 150
-    commands, seconds = demo_rate(joiners)
     share = drain.achieved_per_second / drain.quota_per_second
     return [
         Figure(
@@ -152,15 +139,6 @@ def run(*, smoke: bool = False) -> list[Figure]:
                 f"{drain.drain_seconds:.1f} s",
                 f"lost {drain.lost}, in DLQ {drain.dead_lettered}, {drain.deliveries} deliveries, "
                 f"{drain.throttled} calls throttled",
-            ),
-        ),
-        Figure(
-            name="demo rate, quotas off",
-            measured=f"{commands / seconds:.1f} commands/s",
-            goal="-",
-            met=None,
-            details=(
-                f"{joiners} joiners with their movers and leavers: {commands} commands in {seconds:.1f} s",
             ),
         ),
     ]
