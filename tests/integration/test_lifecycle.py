@@ -41,6 +41,18 @@ class Lifecycle:
         )
         return str(answer["Entries"][0]["EventId"])
 
+    def onboard(self, username: str, groups: list[str], **detail: Any) -> str:
+        """A joiner with an email of its own and no invitation sent."""
+        return self.publish(
+            "EmployeeOnboarded",
+            employeeId=username.upper(),
+            username=username,
+            email=f"{username}@example.com",
+            groups=groups,
+            sendInvitation=False,
+            **detail,
+        )
+
     def run(self, max_rounds: int = 200) -> None:
         """Deliver batches round-robin until a whole round receives nothing."""
         for _ in range(max_rounds):
@@ -86,15 +98,7 @@ def test_a_joiner_gets_an_account_and_groups(
     lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
 ) -> None:
     username = unique("joiner")
-    plan_id = lifecycle.publish(
-        "EmployeeOnboarded",
-        employeeId=username.upper(),
-        username=username,
-        email=f"{username}@example.com",
-        groups=["staff", "engineering"],
-        attributes={"department": "R&D"},
-        sendInvitation=False,
-    )
+    plan_id = lifecycle.onboard(username, ["staff", "engineering"], attributes={"department": "R&D"})
 
     lifecycle.run()
 
@@ -185,15 +189,10 @@ def test_a_leaver_published_right_after_its_joiner_runs_after_every_joiner_step(
     lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
 ) -> None:
     username = unique("brief")
-    join = lifecycle.publish(
-        "EmployeeOnboarded",
-        employeeId="E10",
-        username=username,
-        email=f"{username}@example.com",
-        groups=["staff", "engineering"],
-        sendInvitation=False,
+    join = lifecycle.onboard(username, ["staff", "engineering"])
+    leave = lifecycle.publish(
+        "EmployeeOffboarded", employeeId=username.upper(), username=username, deleteAfterDays=0
     )
-    leave = lifecycle.publish("EmployeeOffboarded", employeeId="E10", username=username, deleteAfterDays=0)
 
     lifecycle.run()
 
@@ -297,14 +296,7 @@ def test_a_crash_between_saving_and_publishing_publishes_on_redelivery(
     lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any, sqs: Any
 ) -> None:
     username = unique("outbox")
-    join = lifecycle.publish(
-        "EmployeeOnboarded",
-        employeeId="E30",
-        username=username,
-        email=f"{username}@example.com",
-        groups=["staff"],
-        sendInvitation=False,
-    )
+    join = lifecycle.onboard(username, ["staff"])
     queue = deployment.planner_queue
     (message,) = receive_messages(sqs, queue.url, max_messages=10)
     event = sqs_event([message], queue.arn)
@@ -339,17 +331,13 @@ def test_a_transition_that_loses_the_save_to_a_concurrent_one_publishes_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     username = unique("race")
-    join = lifecycle.publish(
-        "EmployeeOnboarded",
-        employeeId="E31",
-        username=username,
-        email=f"{username}@example.com",
-        groups=["staff"],
-        sendInvitation=False,
-        sequence=1,
-    )
+    join = lifecycle.onboard(username, ["staff"], sequence=1)
     move = lifecycle.publish(
-        "EmployeeUpdated", employeeId="E31", username=username, attributes={"department": "Sales"}, sequence=2
+        "EmployeeUpdated",
+        employeeId=username.upper(),
+        username=username,
+        attributes={"department": "Sales"},
+        sequence=2,
     )
     queue = deployment.planner_queue
     messages = receive_messages(sqs, queue.url, max_messages=10)
