@@ -171,6 +171,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
         )
         # The cause is fixed (faults and quotas off); the operator redrives every DLQ and the pipeline
         # drains again: what a passing cause dead-lettered applies now, poison comes back to the DLQ.
+        throttled = sum(aws.quota_report().throttled.values())  # switching quotas off resets the counts
         aws.enforce_quotas(False)
         first_dead_letters = _dead_letters(deployment)
         redriven = _redrive_every_dead_letter_queue(deployment)
@@ -182,7 +183,6 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
         outcomes.collect()
         dead_letters = _dead_letters(deployment)
         records = _table_items(deployment)
-        throttled = sum(aws.quota_report().throttled.values()) if scenario.enforce_quotas else 0
     action_outcomes = [event for event in outcomes.events if event["detail-type"].startswith("Action")]
     applied = Counter(
         event["detail"]["idempotencyKey"]
