@@ -1,9 +1,10 @@
 """The per-person sequencer: which plan runs, which step it waits on, what comes next.
 
-Pure transitions over a person's state; the planner loads the state, applies one transition, publishes its
-effects and saves the state. A person runs one plan at a time, stage after stage; later plans wait their
-turn in event order; an event older than one already started is stale and skipped. Outcomes that do not
-match a step being waited on (duplicates, other producers' commands) change nothing.
+Pure transitions over a person's state; the planner loads the state, applies one transition, saves the
+state with its effects, then publishes them (planner.py). A person runs one plan at a time, stage after
+stage; later plans wait their turn in event order; an event older than one already started is stale and
+skipped. Outcomes that do not match a step being waited on (duplicates, other producers' commands) change
+nothing.
 
 A step that gave up on a transient cause (ActionFailed: its command is in the action's DLQ) stalls its
 plan rather than ending it: the plan still waits for that step, and the person's later plans wait behind
