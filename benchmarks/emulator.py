@@ -16,12 +16,10 @@ from dataclasses import dataclass
 import boto3
 
 from benchmarks.report import Figure, describe_machine, render
-from local_aws.deployment import SANDBOX_GROUPS, provision
+from local_aws.deployment import SANDBOX_GROUPS
 from local_aws.roster import generate_roster
 from local_aws.server import start_local_aws
-from operator_cli.local import quiet_local_workers, run_roster
-
-VISIBILITY_TIMEOUT_SECONDS = 5
+from operator_cli.local import local_aws_deployment, run_roster
 
 
 @dataclass(frozen=True)
@@ -34,12 +32,7 @@ class DemoRun:
 
 
 def demo_run(joiners: int) -> DemoRun:
-    quiet_local_workers()
-    with start_local_aws() as aws:
-        aws.export_environment()
-        deployment = provision(
-            aws.endpoint_url, aws.region, visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS
-        )
+    with local_aws_deployment() as (aws, deployment):
         roster = generate_roster(joiners, groups=SANDBOX_GROUPS, seed=7)
         server_before, pipeline_before = aws.cpu_seconds(), time.process_time()
         outcomes, _, seconds = run_roster(deployment, roster)

@@ -67,6 +67,9 @@ class FaultInjector:
         self.plan = plan
         self._queue_urls = queue_urls or {}
         self._random = random.Random(seed)
+        # A stream of its own: which commands come late depends on their count alone, not on how the
+        # workers' Cognito calls interleave with the planner's puts.
+        self._late_random = random.Random(f"{seed}:late")
         self._lock = threading.Lock()
         self.injected: Counter[str] = Counter()
 
@@ -127,7 +130,7 @@ class FaultInjector:
             self._events.put_events(Entries=commands)  # unfaulted: the copies are not copied again
         with self._lock:
             self.injected["command copies"] += len(commands) * (self.plan.command_copies - 1)
-            late = [command for command in commands if self._random.random() < self.plan.late_copy_share]
+            late = [command for command in commands if self._late_random.random() < self.plan.late_copy_share]
             self.injected["late copies"] += len(late)
         for command in late:
             self._sqs.send_message(

@@ -22,7 +22,7 @@ from cognito_workers.observability import logger
 from local_aws.deployment import HR_SOURCE, SANDBOX_GROUPS, LocalDeployment, provision
 from local_aws.pipeline import FunctionStats, LocalPipeline
 from local_aws.roster import Roster, generate_roster, verify_pool
-from local_aws.server import start_local_aws
+from local_aws.server import LocalAws, start_local_aws
 from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_depths, release_entry
 from operator_cli.hr_files import read_hr_events
 
@@ -42,12 +42,21 @@ def quiet_local_workers(log_level: str = "ERROR") -> None:
 
 
 @contextmanager
-def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalDeployment]:
+def local_aws_deployment(
+    port: int = 0, log_level: str = "ERROR"
+) -> Iterator[tuple[LocalAws, LocalDeployment]]:
     """A fresh local AWS with everything provisioned; the workers as `quiet_local_workers` sets them."""
     quiet_local_workers(log_level)
     with start_local_aws(port=port) as aws:
         aws.export_environment()
-        yield provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=5)
+        yield aws, provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=5)
+
+
+@contextmanager
+def local_deployment(port: int = 0, log_level: str = "ERROR") -> Iterator[LocalDeployment]:
+    """`local_aws_deployment`'s deployment alone."""
+    with local_aws_deployment(port, log_level) as (_, deployment):
+        yield deployment
 
 
 Drain = Callable[[], FunctionStats]

@@ -116,21 +116,16 @@ class Sequencer:
         if plan.plan_id in state.recent_plan_ids or any(p.plan_id == plan.plan_id for p in state.pending):
             return self.effects  # a redelivered HR event: its outcome was already published
         state.recent_plan_ids = [*state.recent_plan_ids, plan.plan_id][-_REMEMBERED_PLANS:]
-        late_joiner = plan.is_joiner and state.awaiting_joiner
         # while a later plan runs for a person not onboarded, an older joiner may be the one it needs
         maybe_late_joiner = plan.is_joiner and not state.onboarded and state.active is not None
         if self._stale(plan) and not maybe_late_joiner:
             self._skip_stale(plan)
-        elif state.active is None and (late_joiner or not state.awaiting_joiner):
+        elif state.active is None and self._may_start(plan):
             self._start(plan)
         elif state.active is None:
-            state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
-            self.effects.audits.append(("PlanQueued", audit(plan, reason="AwaitingJoiner")))
+            self._queue(plan, "AwaitingJoiner")
         else:
-            state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
-            self.effects.audits.append(
-                ("PlanQueued", audit(plan, reason=f"after {state.active.plan.plan_id}"))
-            )
+            self._queue(plan, f"after {state.active.plan.plan_id}")
         return self.effects
 
     def on_outcome(self, outcome: str, detail: dict[str, Any]) -> Effects:
@@ -178,13 +173,15 @@ class Sequencer:
         """The plan starts again, from its first stage, once a joiner of this person has run; until then it
         has not started, so an event between it and the last plan that did is not stale."""
         state = self.state
-        plan = active.plan
         state.awaiting_joiner = True
         state.last_started = active.started_after
         state.active = None
-        state.pending = sorted([*state.pending, plan], key=cmp_to_key(_in_event_order))
-        self.effects.audits.append(("PlanQueued", audit(plan, reason="AwaitingJoiner")))
+        self._queue(active.plan, "AwaitingJoiner")
         self._next()
+
+    def _queue(self, plan: Plan, reason: str) -> None:
+        self.state.pending = sorted([*self.state.pending, plan], key=cmp_to_key(_in_event_order))
+        self.effects.audits.append(("PlanQueued", audit(plan, reason=reason)))
 
     def _start(self, plan: Plan) -> None:
         if plan.is_joiner:
@@ -240,7 +237,7 @@ class Sequencer:
     def _next(self) -> None:
         """Start the first waiting plan; while a joiner is awaited, only a joiner may start."""
         state = self.state
-        waiting = [p for p in state.pending if p.is_joiner or not state.awaiting_joiner]
+        waiting = [p for p in state.pending if self._may_start(p)]
         if waiting:
             state.pending.remove(waiting[0])
             if self._stale(waiting[0]):  # a joiner that waited for a plan that found the user after all
@@ -248,6 +245,10 @@ class Sequencer:
                 self._next()
             else:
                 self._start(waiting[0])
+
+    def _may_start(self, plan: Plan) -> bool:
+        """While a joiner is awaited, only a joiner may start."""
+        return plan.is_joiner or not self.state.awaiting_joiner
 
     def _stale(self, plan: Plan) -> bool:
         """Older than the last started plan, unless it is the joiner that plan waits for."""
