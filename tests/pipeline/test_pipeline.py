@@ -116,9 +116,9 @@ def test_a_throttled_record_comes_back_after_its_visibility_timeout_and_is_appli
     sqs: Any,
     cognito: Any,
     unique: Callable[[str], str],
-    one_second_visibility: Callable[[str], None],
+    short_visibility: Callable[[str], None],
 ) -> None:
-    one_second_visibility("AdminDisableUser")
+    short_visibility("AdminDisableUser")
     first, throttled, last = existing_users(cognito, own_deployment, unique, 3)
     throttle = Throttle(own_deployment, throttled, times=2)
     correlation_id = {
@@ -144,9 +144,9 @@ def test_a_record_failing_at_every_delivery_ends_in_the_dlq_after_max_receive_co
     sqs: Any,
     cognito: Any,
     unique: Callable[[str], str],
-    one_second_visibility: Callable[[str], None],
+    short_visibility: Callable[[str], None],
 ) -> None:
-    one_second_visibility("AdminDisableUser")
+    short_visibility("AdminDisableUser")
     (username,) = existing_users(cognito, own_deployment, unique, 1)
     throttle = Throttle(own_deployment, username)
     correlation_id = send(sqs, own_deployment, "AdminDisableUser", Username=username)
