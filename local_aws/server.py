@@ -4,9 +4,9 @@ filled in and a few routes of local tooling beside the AWS APIs.
 A process of its own, so the emulator has a core to itself (the workers and the emulator no longer share
 one interpreter lock) and a worker process can be killed without taking the emulator with it. The server
 lives as long as the process that started it: it stops when its stdin closes, which a killed parent's
-does too. waitress serves it, not moto's own werkzeug development server, which closes every connection
-after one request and starts a thread for each: the local pipeline drains about 40% more commands per
-second (docs/benchmarks.md).
+does too. Our HTTP/1.1 front (http_server.py) serves it: not moto's own werkzeug development server, which
+closes every connection after one request, nor waitress, whose event loop visits every kept-alive
+connection on each turn (docs/benchmarks.md).
 
 Local tooling routes (JSON over HTTP, under /_local/; `LocalAws` wraps them):
 - POST /_local/devices {"userPoolId", "username", "deviceName"}: a confirmed, remembered device for the
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -40,10 +39,10 @@ from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     create_backend_app,
 )
-from waitress.server import create_server
 
 from local_aws import cognito_extensions, dynamodb_atomicity, moto_speedups, sqs_extensions
 from local_aws.cognito_extensions import DeliveryCounts
+from local_aws.http_server import ThreadedWsgiServer
 from local_aws.quotas import QuotaEnforcer, WsgiApp
 
 LOOPBACK = "127.0.0.1"
@@ -56,10 +55,6 @@ FAKE_CREDENTIALS = {
 }
 TOOLING_PREFIX = "/_local/"
 STARTUP_TIMEOUT_SECONDS = 60
-# Every function's poller may hold a thread in a 20 s ReceiveMessage long poll while its invocations call
-# AWS: threads for all of them at once, and room for every client's kept-alive connections.
-SERVER_THREADS = 64
-CONNECTION_LIMIT = 1000
 
 
 class LocalToolingError(Exception):
@@ -247,14 +242,10 @@ def serve(port: int) -> None:
     sqs_extensions.install()
     dynamodb_atomicity.install()
     moto_speedups.install()
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # a backlog of requests is no fault here
-    server = create_server(
+    server = ThreadedWsgiServer(
         _with_tooling(QuotaEnforcer(DomainDispatcherApplication(create_backend_app))),
         host=LOOPBACK,
         port=port,
-        threads=SERVER_THREADS,
-        connection_limit=CONNECTION_LIMIT,
-        asyncore_use_poll=True,  # select() stops at file descriptor 1024
     )
     threading.Thread(target=_stop_when_stdin_closes, name="parent-watch", daemon=True).start()
     print(f"http://{LOOPBACK}:{server.effective_port}", flush=True)
