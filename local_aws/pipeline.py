@@ -51,6 +51,7 @@ from local_aws.lambda_sqs import (
     batch_item_failures,
     configured_planner,
     delete_messages,
+    environment_clients,
     receive_messages,
     sqs_event,
 )
@@ -158,6 +159,7 @@ class PipelineStats(FunctionStats):
 def action_worker(deployment: LocalDeployment, action: str) -> ActionWorker:
     """A worker of the action for one execution environment, with the settings the stack gives it."""
     worker = ActionWorker(action)
+    worker.clients = environment_clients()
     worker.settings = deployment.worker_settings(action)
     return worker
 
@@ -185,7 +187,9 @@ def planner_function(
     """The lifecycle planner's function, one planner per execution environment; `prepare` sees each."""
 
     def environment() -> Handler:
-        planner = configured_planner(deployment, LifecyclePlanner())
+        planner = LifecyclePlanner()
+        planner.clients = environment_clients()
+        configured_planner(deployment, planner)
         if prepare:
             prepare(planner)
         handler: Handler = planner.handler
