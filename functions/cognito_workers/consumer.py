@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
@@ -29,6 +29,10 @@ from cognito_workers.observability import action_metrics, logger, tracer
 from cognito_workers.redaction import scrub
 from cognito_workers.settings import ConsumerSettings
 
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
+_PUT_EVENTS_MAX_ENTRIES = 10
 # SQS message attributes allow 256 KiB in all; a reason is for humans and alarms.
 _MAX_REASON_LENGTH = 1024
 _MAX_USERNAME_LENGTH = 128
@@ -187,19 +191,28 @@ class QueueConsumer(ABC, Generic[SettingsT]):
 
     def publish(self, outcome: str, detail: BaseModel, **log_extra: Any) -> None:
         """Put one audit event on the bus, count it, and log it."""
+        self.put_events([self.outcome_entry(outcome, detail)])
+        self.published(outcome, **log_extra)
+
+    def outcome_entry(self, outcome: str, detail: BaseModel) -> PutEventsRequestEntryTypeDef:
         settings = self.configured_settings()
-        answer = self.clients.events.put_events(
-            Entries=[
-                {
-                    "Source": settings.outcome_event_source,
-                    "DetailType": outcome,
-                    "Detail": detail.model_dump_json(by_alias=True),
-                    "EventBusName": settings.event_bus_name,
-                }
-            ]
-        )
-        if answer.get("FailedEntryCount"):
-            raise RetryableFailure("OutcomeNotPublished", str(answer.get("Entries", [])))
+        return {
+            "Source": settings.outcome_event_source,
+            "DetailType": outcome,
+            "Detail": detail.model_dump_json(by_alias=True),
+            "EventBusName": settings.event_bus_name,
+        }
+
+    def put_events(self, entries: list[PutEventsRequestEntryTypeDef]) -> None:
+        """Put events on the bus, as many per call as PutEvents takes; an entry the bus refuses fails the
+        record, to be retried."""
+        for start in range(0, len(entries), _PUT_EVENTS_MAX_ENTRIES):
+            answer = self.clients.events.put_events(Entries=entries[start : start + _PUT_EVENTS_MAX_ENTRIES])
+            if answer.get("FailedEntryCount"):
+                raise RetryableFailure("EventsNotPublished", str(answer.get("Entries", [])))
+
+    def published(self, outcome: str, **log_extra: Any) -> None:
+        """Count an audit event that is on the bus, and log it."""
         self._metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
         failed = outcome in (self.rejected_outcome, self.failed_outcome)
         (logger.warning if failed else logger.info)("processed", extra={"outcome": outcome, **log_extra})

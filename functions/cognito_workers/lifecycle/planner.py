@@ -16,7 +16,7 @@ import contextlib
 import datetime
 import json
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,12 +28,14 @@ from cognito_workers.errors import CommandRejected, RetryableFailure
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.plans import PlannedCommand, plan_for
 from cognito_workers.lifecycle.schedules import DeletionSchedules
-from cognito_workers.lifecycle.state import STEP_OUTCOMES, Effects, PlanAudit, Sequencer, audit
+from cognito_workers.lifecycle.state import STEP_OUTCOMES, Effects, Sequencer, audit
 from cognito_workers.lifecycle.store import LifecycleStore, VersionConflict
 from cognito_workers.settings import PlannerSettings
 
+if TYPE_CHECKING:
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+
 _MAX_VERSION_CONFLICTS = 5
-_PUT_EVENTS_BATCH = 10
 
 
 class LifecycleInputAudit(BaseModel):
@@ -162,33 +164,27 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
             schedules.cancel(username)
         for command, at in effects.schedule_deletes:
             schedules.schedule(username, command, at)
-        self._dispatch(effects.commands)
         if effects.now_held:
             self.store.hold(username)
         if effects.now_released:
             self.store.unhold(username)
-        for outcome, detail in effects.audits:
-            self._publish_audit(outcome, detail)
-
-    def _publish_audit(self, outcome: str, detail: PlanAudit) -> None:
-        self.publish(outcome, detail, plan_id=detail.plan_id)
-
-    def _dispatch(self, commands: list[PlannedCommand]) -> None:
-        """Each command as an event on the bus, routed like any producer's to its action's queue."""
-        settings = self.configured_settings()
-        for start in range(0, len(commands), _PUT_EVENTS_BATCH):
-            entries = [
-                {
-                    "Source": PLANNER.command_source,
-                    "DetailType": command.action,
-                    "Detail": json.dumps(command.envelope()),
-                    "EventBusName": settings.event_bus_name,
-                }
-                for command in commands[start : start + _PUT_EVENTS_BATCH]
+        # The commands, each routed like any producer's to its action's queue, and the audits: one call.
+        self.put_events(
+            [
+                *(self._command_entry(command) for command in effects.commands),
+                *(self.outcome_entry(outcome, detail) for outcome, detail in effects.audits),
             ]
-            answer = self.clients.events.put_events(Entries=entries)  # type: ignore[arg-type]
-            if answer.get("FailedEntryCount"):
-                raise RetryableFailure("CommandsNotDispatched", str(answer.get("Entries", [])))
+        )
+        for outcome, detail in effects.audits:
+            self.published(outcome, plan_id=detail.plan_id)
+
+    def _command_entry(self, command: PlannedCommand) -> PutEventsRequestEntryTypeDef:
+        return {
+            "Source": PLANNER.command_source,
+            "DetailType": command.action,
+            "Detail": json.dumps(command.envelope()),
+            "EventBusName": self.configured_settings().event_bus_name,
+        }
 
 
 def _event_of(delivery: Delivery) -> dict[str, Any]:
