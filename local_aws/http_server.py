@@ -7,7 +7,8 @@ connection is a thread blocked in recv, which costs nothing, and a request is re
 its connection's own thread.
 
 It speaks what AWS SDKs and the AWS CLI send: a request line, headers, and a body of Content-Length bytes.
-A chunked request body is refused (411), as is a malformed request (400); either closes the connection.
+A chunked request body is refused (411), as is a malformed request (400); an app that raises is answered
+500, with its traceback on stderr. Each of these closes the connection.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 import socket
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -24,10 +26,10 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
-_REASONS = {400: "Bad Request", 411: "Length Required"}
+_REASONS = {400: "Bad Request", 411: "Length Required", 500: "Internal Server Error"}
 
 
-class _BadRequest(Exception):
+class _Refusal(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
@@ -54,7 +56,7 @@ class ThreadedWsgiServer:
         try:
             while self._serve_request(reader, connection, client):
                 pass
-        except _BadRequest as refusal:
+        except _Refusal as refusal:
             reason = _REASONS[refusal.status]
             body = str(refusal).encode()
             connection.sendall(
@@ -76,17 +78,22 @@ class ThreadedWsgiServer:
         try:
             method, target, version = request_line.decode("latin-1").split()
         except ValueError:
-            raise _BadRequest(400, "malformed request line") from None
+            raise _Refusal(400, "malformed request line") from None
         environ = self._environ(method, target, version, _read_headers(reader), client)
         if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
-            raise _BadRequest(411, "send a Content-Length, not a chunked body")
+            raise _Refusal(411, "send a Content-Length, not a chunked body")
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            raise _BadRequest(400, "Content-Length is not a number") from None
+            raise _Refusal(400, "Content-Length is not a number") from None
         environ["wsgi.input"] = io.BytesIO(reader.read(length) if length else b"")
         keep_alive = version == "HTTP/1.1" and environ.get("HTTP_CONNECTION", "").lower() != "close"
-        connection.sendall(self._response(environ, keep_alive))
+        try:
+            response = self._response(environ, keep_alive)
+        except Exception as error:
+            traceback.print_exc()
+            raise _Refusal(500, f"{type(error).__name__} in the server; see its stderr") from None
+        connection.sendall(response)
         return keep_alive
 
     def _environ(
@@ -147,7 +154,7 @@ def _read_headers(reader: io.BufferedReader) -> dict[str, str]:
             return headers
         name, colon, value = line.decode("latin-1").partition(":")
         if not colon or not name.strip():
-            raise _BadRequest(400, f"malformed header line {line[:80]!r}")
+            raise _Refusal(400, f"malformed header line {line[:80]!r}")
         name, value = name.strip(), value.strip()
         headers[name] = f"{headers[name]},{value}" if name in headers else value
-    raise _BadRequest(400, f"more than {_MAX_HEADERS} headers")
+    raise _Refusal(400, f"more than {_MAX_HEADERS} headers")

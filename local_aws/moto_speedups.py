@@ -14,16 +14,25 @@ from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
 import jsonpath_ng.ext
+from botocore.exceptions import ClientError
+from flask import Response
 from moto import backends
 from moto.core import responses
-from moto.core.utils import camelcase_to_underscores, unix_time, unix_time_millis
+from moto.core.utils import (
+    camelcase_to_underscores,
+    convert_to_flask_response,
+    unix_time,
+    unix_time_millis,
+)
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.events.models import EventPattern, EventsBackend
 from moto.events.utils import _BASE_EVENT_MESSAGE, EventMessageType
+from moto.moto_api import recorder
 from moto.moto_api._internal import mock_random
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.moto_server.werkzeug_app import BackendRequest, DomainDispatcherApplication
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue, SQSBackend
+from werkzeug.exceptions import HTTPException
 
 
 def install() -> None:
@@ -31,6 +40,7 @@ def install() -> None:
     _read_retention_period_directly()
     _route_requests_without_listing_moto()
     _list_handler_methods_once()
+    _dispatch_without_flask()
     _match_each_event_once()
     _parse_each_condition_once()
     _compute_queue_attributes_on_demand()
@@ -82,6 +92,39 @@ def _list_handler_methods_once() -> None:
     listed = responses.method_names_from_class  # type: ignore[attr-defined]  # moto's own import
     if not hasattr(listed, "cache_info"):
         responses.method_names_from_class = functools.lru_cache(maxsize=256)(listed)  # type: ignore[attr-defined]
+
+
+def _dispatch_without_flask() -> None:
+    """A request reaches moto's handler through a Flask app per service (request context, hooks, CORS),
+    whose view (convert_to_flask_response) calls the handler with the request: 11% of the server's time.
+    Here the handler is found in the same app's URL map and called as that view calls it; a request the
+    map does not route to such a view still goes through Flask."""
+    if getattr(DomainDispatcherApplication.__call__, "flaskless", False):
+        return
+
+    def call(self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Any) -> Any:
+        app = self.get_application(environ)
+        try:
+            endpoint, _ = app.url_map.bind_to_environ(environ).match()
+        except HTTPException:
+            return app(environ, start_response)
+        view = app.view_functions.get(endpoint)
+        if not isinstance(view, convert_to_flask_response):
+            return app(environ, start_response)
+        request = BackendRequest(environ)
+        recorder._record_request(request)
+        try:
+            result = view.callback(request, request.raw_url, dict(request.headers))
+        except ClientError as error:
+            result = 400, {}, error.response["Error"]["Message"]
+        status, headers, content = result if len(result) == 3 else (200, {}, result)
+        response = Response(response=content, status=status, headers=headers)
+        if request.method == "HEAD" and "content-length" in headers:
+            response.headers["Content-Length"] = headers["content-length"]
+        return response(environ, start_response)
+
+    call.flaskless = True  # type: ignore[attr-defined]
+    setattr(DomainDispatcherApplication, "__call__", call)  # noqa: B010  # replacing moto's method
 
 
 def _match_each_event_once() -> None:

@@ -90,6 +90,25 @@ def test_a_request_it_cannot_read_is_refused_and_the_connection_closed(
     assert seen == []  # the app never saw it
 
 
+def test_an_app_that_raises_is_answered_500_and_the_server_goes_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def failing_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        raise RuntimeError("a defect")
+
+    server = ThreadedWsgiServer(failing_app, "127.0.0.1", 0)
+    threading.Thread(target=server.run, daemon=True).start()
+    answers = []
+    for _ in range(2):
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=5) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            answers.append(_read_until_closed(client))
+
+    assert all(answer.startswith(b"HTTP/1.1 500 Internal Server Error\r\n") for answer in answers)
+    assert b"RuntimeError" in answers[0]
+    assert "RuntimeError: a defect" in capsys.readouterr().err
+
+
 def test_head_answers_the_headers_without_the_body(served: tuple[int, Seen]) -> None:
     port, _ = served
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
