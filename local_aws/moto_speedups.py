@@ -25,6 +25,7 @@ from moto.core.utils import (
     unix_time_millis,
 )
 from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser  # type: ignore[attr-defined]  # untyped module
 from moto.events.models import EventPattern, EventsBackend
 from moto.events.utils import _BASE_EVENT_MESSAGE, EventMessageType
 from moto.moto_api import recorder
@@ -43,6 +44,7 @@ def install() -> None:
     _dispatch_without_flask()
     _match_each_event_once()
     _parse_each_condition_once()
+    _parse_each_update_expression_once()
     _compute_queue_attributes_on_demand()
     _scan_queues_once()
 
@@ -213,6 +215,15 @@ def _parse_each_condition_once() -> None:
 
     parse.parsed = parsed  # type: ignore[attr-defined]
     setattr(ConditionExpressionParser, "parse", parse)  # noqa: B010  # replacing moto's method
+
+
+def _parse_each_update_expression_once() -> None:
+    """UpdateItem parses its update expression twice (to check the names and values it uses, then to apply
+    it), and the idempotency records of every command are completed with the same expression. The parse
+    depends on the expression alone, and nothing changes the tree it gives (moto validates a deep copy)."""
+    make = UpdateExpressionParser.make
+    if not hasattr(make, "cache_info"):
+        setattr(UpdateExpressionParser, "make", staticmethod(functools.lru_cache(maxsize=256)(make)))  # noqa: B010
 
 
 class _QueueAttributes(Mapping[str, Any]):
