@@ -283,9 +283,8 @@ def _scan_queues_once() -> None:
     """ReceiveMessage and DeleteMessage walk every message of the queue. moto reads the clock once per
     message on the way (twice, for visible and delayed), builds a list of receipt handles per message to
     compare one, and goes on to the end of the queue after it has what it came for: at a depth of 10,000
-    that is most of the server's time.
-    Here a receive reads the clock once and walks only until it has its batch, and a delete stops at its
-    message: received messages are the oldest, at the front."""
+    that is most of the server's time. Here a receive reads the clock once and walks only until it has its
+    batch, and a delete stops at its message: received messages are the oldest, at the front."""
 
     def delete_message(self: Queue, receipt_handle: str) -> None:
         if receipt_handle in self.deleted_messages:

@@ -27,6 +27,8 @@ from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_de
 from operator_cli.hr_files import read_hr_events
 
 DRAIN_TIMEOUT_SECONDS = 600
+# How often the outcomes are read while the pipeline runs.
+OUTCOMES_READ_SECONDS = 1.0
 SERVING = "serving; Ctrl-C stops it"
 
 
@@ -99,6 +101,26 @@ class Outcomes:
         """Commands that ended in an action outcome (ActionSucceeded, -Skipped, -Rejected, -Failed)."""
         return sum(n for kind, n in self.totals.items() if kind.startswith("Action"))
 
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Read the outcomes in the background while the pipeline runs, and the rest once it has drained:
+        the queue stays shallow, and the reading overlaps the pipeline's work instead of following it (7,000
+        events read after the 1,000-joiner demo had drained took 13 s)."""
+        stop = threading.Event()
+
+        def keep_reading() -> None:
+            while not stop.wait(OUTCOMES_READ_SECONDS):
+                self.collect()
+
+        reader = threading.Thread(target=keep_reading, name="outcomes", daemon=True)
+        reader.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            reader.join()
+            self.collect()
+
     def collect(self) -> None:
         queue_url = self._deployment.outcomes_queue_url
         while messages := self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
@@ -141,16 +163,16 @@ def run_roster(
     started = time.perf_counter()
     outcomes = Outcomes(deployment)
     publish(hr_entries(roster.events, deployment.event_bus_name))
-    stats = drain()
-    outcomes.collect()
+    with outcomes.collecting():
+        stats = drain()
     if held := outcomes.totals["PlanHeld"]:
         console.print(
             f"{held} leavers held by the safety threshold (leaverThreshold in cdk.json); releasing them as "
             "`cognito-lifecycle release` does"
         )
         publish([release_entry(deployment.event_bus_name, operator="demo", reason="generated roster")])
-        stats += drain()
-        outcomes.collect()
+        with outcomes.collecting():
+            stats += drain()
     return outcomes, stats, time.perf_counter() - started
 
 
