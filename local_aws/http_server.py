@@ -1,10 +1,10 @@
 """A small HTTP/1.1 server for a WSGI app: one thread per connection, kept alive between requests.
 
-The local pipeline holds a hundred or more kept-alive connections to the emulator, many of them idle or in a
-ReceiveMessage long poll. An event-loop server (waitress) visits every connection on each turn of its loop:
-at that count the loop cost the server more CPU than moto itself (docs/benchmarks.md). Here an idle
-connection is a thread blocked in recv, which costs nothing, and a request is read, answered and written by
-its connection's own thread.
+The local pipeline holds some 80 kept-alive connections to the emulator, many of them idle or in a
+ReceiveMessage long poll. An event-loop server (waitress) visits every connection on each turn of its loop;
+with this server instead, the 150-joiner demo costs the server a fifth less CPU (docs/benchmarks.md). Here
+an idle connection is a thread blocked in recv, which costs nothing, and a request is read, answered and
+written by its connection's own thread.
 
 It speaks what AWS SDKs and the AWS CLI send: a request line, headers, and a body of Content-Length bytes.
 A chunked request body is refused (411), as is a malformed request (400); an app that raises is answered
