@@ -6,7 +6,8 @@ with this server instead, the 150-joiner demo costs the server a fifth less CPU 
 an idle connection is a thread blocked in recv, which costs nothing, and a request is read, answered and
 written by its connection's own thread.
 
-It speaks what AWS SDKs and the AWS CLI send: a request line, headers, and a body of Content-Length bytes.
+It speaks what AWS SDKs and the AWS CLI send: a request line, headers, and a body of Content-Length bytes
+(after a 100 Continue when the client expects one).
 A chunked request body is refused (411), as is a malformed request (400); an app that raises is answered
 500, with its traceback on stderr. Each of these closes the connection.
 """
@@ -86,6 +87,8 @@ class ThreadedWsgiServer:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             raise _Refusal(400, "Content-Length is not a number") from None
+        if length and environ.get("HTTP_EXPECT", "").lower() == "100-continue":
+            connection.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")  # botocore waits for it before an upload
         environ["wsgi.input"] = io.BytesIO(reader.read(length) if length else b"")
         keep_alive = version == "HTTP/1.1" and environ.get("HTTP_CONNECTION", "").lower() != "close"
         try:

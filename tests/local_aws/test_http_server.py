@@ -109,6 +109,22 @@ def test_an_app_that_raises_is_answered_500_and_the_server_goes_on(
     assert "RuntimeError: a defect" in capsys.readouterr().err
 
 
+def test_a_client_expecting_100_continue_gets_it_before_it_sends_the_body(
+    served: tuple[int, Seen],
+) -> None:
+    port, seen = served
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+        client.sendall(b"PUT /object HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        interim = client.recv(65536)
+        client.sendall(b"data")
+        final = client.recv(65536)
+
+    assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+    assert final.startswith(b"HTTP/1.1 201 Created\r\n")
+    assert final.endswith(b"echo:data")
+    assert seen[0]["body"] == b"data"
+
+
 def test_head_answers_the_headers_without_the_body(served: tuple[int, Seen]) -> None:
     port, _ = served
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
