@@ -67,9 +67,11 @@ class LocalToolingError(Exception):
 
 @dataclass(frozen=True)
 class QuotaReport:
-    """Cognito calls let through and throttled since quotas were last switched, per quota category."""
+    """Cognito calls let through and throttled since quotas were last switched, per quota category, and
+    the share of Cognito's rates enforced."""
 
     enforced: bool
+    scale: float
     allowed: Counter[str]
     throttled: Counter[str]
 
@@ -126,7 +128,9 @@ class LocalAws:
 
     def quota_report(self) -> QuotaReport:
         answer = self._tooling("GET", "quotas")
-        return QuotaReport(answer["enforced"], Counter(answer["allowed"]), Counter(answer["throttled"]))
+        return QuotaReport(
+            answer["enforced"], answer["scale"], Counter(answer["allowed"]), Counter(answer["throttled"])
+        )
 
     def stop(self) -> None:
         if self._process.poll() is None:

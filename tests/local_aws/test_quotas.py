@@ -97,6 +97,7 @@ def test_calls_over_the_category_rate_are_throttled_as_cognito_does(
     assert report.enforced
     assert report.allowed["UserUpdate"] == answers.count("ok")
     assert report.throttled["UserUpdate"] == answers.count("400 TooManyRequestsException")
+    assert report.scale == 1.0
 
 
 def test_each_category_has_a_bucket_of_its_own_and_set_up_calls_are_not_metered(
@@ -167,6 +168,8 @@ def test_scaled_quotas_bind_at_that_share_of_the_rate(
     assert answers[: USER_UPDATE_RATE // 5] == ["ok"] * (USER_UPDATE_RATE // 5)
     assert answers.count("ok") < USER_UPDATE_RATE // 2
     assert report.throttled["UserUpdate"] == answers.count("400 TooManyRequestsException")
+    assert report.scale == 0.2
+    assert report.scale == 0.2
 
 
 @pytest.mark.parametrize("scale", [0, 1.5])

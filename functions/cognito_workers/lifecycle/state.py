@@ -64,8 +64,8 @@ class PlanAudit(BaseModel):
 
 
 class Effects(BaseModel):
-    """What a transition asks the planner to do, in this order: cancel or set scheduled deletions, dispatch
-    commands, publish audit events."""
+    """What a transition asks the planner to do, in this order: cancel or set scheduled deletions, hold or
+    release the person, then put the commands and the audit events on the bus (one call)."""
 
     commands: list[PlannedCommand] = Field(default_factory=list)
     schedule_deletes: list[tuple[PlannedCommand, datetime.datetime]] = Field(default_factory=list)
