@@ -15,6 +15,8 @@ Local tooling routes (JSON over HTTP, under /_local/; `LocalAws` wraps them):
   cognito_extensions); DELETE zeroes them.
 - PUT /_local/quotas {"enforced": bool}: switch Cognito's rate quotas on or off (see quotas); GET answers
   {"enforced", "allowed", "throttled"}, the calls let through and throttled per quota category.
+- GET /_local/requests: {"counts"}, the AWS requests answered per operation (see request_counts, throttled
+  ones included); DELETE zeroes them.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from local_aws import cognito_extensions, dynamodb_atomicity, moto_speedups, sqs
 from local_aws.cognito_extensions import DeliveryCounts
 from local_aws.http_server import ThreadedWsgiServer
 from local_aws.quotas import QuotaEnforcer, WsgiApp
+from local_aws.request_counts import RequestCounter
 
 LOOPBACK = "127.0.0.1"
 REGION = "us-east-1"
@@ -132,6 +135,13 @@ class LocalAws:
             answer["enforced"], answer["scale"], Counter(answer["allowed"]), Counter(answer["throttled"])
         )
 
+    def request_counts(self) -> Counter[str]:
+        """The AWS requests answered so far (or since the last reset), per operation."""
+        return Counter(self._tooling("GET", "requests")["counts"])
+
+    def reset_request_counts(self) -> None:
+        self._tooling("DELETE", "requests")
+
     def stop(self) -> None:
         if self._process.poll() is None:
             self._process.terminate()
@@ -187,13 +197,15 @@ def start_local_aws(port: int = 0, region: str = REGION) -> LocalAws:
 
 
 def _with_tooling(quotas: QuotaEnforcer) -> WsgiApp:
-    """moto's WSGI app behind the quota enforcer, with the /_local/ routes answered before both."""
+    """moto's WSGI app behind the quota enforcer and the request counter, with the /_local/ routes answered
+    before them."""
+    requests = RequestCounter(quotas)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         if not path.startswith(TOOLING_PREFIX):
-            return quotas(environ, start_response)
-        status, answer = _tooling_answer(environ, path.removeprefix(TOOLING_PREFIX), quotas)
+            return requests(environ, start_response)
+        status, answer = _tooling_answer(environ, path.removeprefix(TOOLING_PREFIX), quotas, requests)
         payload = json.dumps(answer).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
@@ -201,7 +213,9 @@ def _with_tooling(quotas: QuotaEnforcer) -> WsgiApp:
     return app
 
 
-def _tooling_answer(environ: dict[str, Any], route: str, quotas: QuotaEnforcer) -> tuple[str, dict[str, Any]]:
+def _tooling_answer(
+    environ: dict[str, Any], route: str, quotas: QuotaEnforcer, requests: RequestCounter
+) -> tuple[str, dict[str, Any]]:
     method = environ["REQUEST_METHOD"]
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = json.loads(environ["wsgi.input"].read(length)) if length else {}
@@ -233,6 +247,11 @@ def _tooling_answer(environ: dict[str, Any], route: str, quotas: QuotaEnforcer) 
         return "200 OK", {}
     if (method, route) == ("GET", "quotas"):
         return "200 OK", quotas.report()
+    if (method, route) == ("GET", "requests"):
+        return "200 OK", {"counts": requests.counts()}
+    if (method, route) == ("DELETE", "requests"):
+        requests.reset()
+        return "200 OK", {}
     return "404 Not Found", {"error": "UnknownRoute", "message": f"{method} {TOOLING_PREFIX}{route}"}
 
 

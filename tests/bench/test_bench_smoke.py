@@ -15,7 +15,7 @@ from cognito_workers.observability import logger
 
 # A measured value is a number and its unit. A difference of two timings (the per-record overhead) can come
 # out below zero at smoke size on a busy machine, so the sign is not judged.
-MEASURED = re.compile(r"^-?\d+(\.\d+)? ?(x|ms|MB|commands/s)(\s|$)")
+MEASURED = re.compile(r"^-?\d+(\.\d+)? ?(x|ms|MB|commands/s|requests/command)(\s|$)")
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +42,14 @@ def workers_logging_restored() -> Iterator[None]:
         (per_record.run, ["framework overhead per record", "handler / bare loop per record"]),
         (memory.run, ["peak RSS of one function process"]),
         (drain.run, ["quota-bound drain: achieved / quota"]),
-        (emulator.run, ["demo rate, quotas off", "local server CPU per request (GetItem)"]),
+        (
+            emulator.run,
+            [
+                "demo rate, quotas off",
+                "requests per command",
+                "CPU per request, server + caller (median operation)",
+            ],
+        ),
     ],
     ids=["cold_start", "per_record", "memory", "drain", "emulator"],
 )
