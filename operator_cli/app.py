@@ -23,6 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cognito_workers.catalog import PLANNER, ResourceNames
+from cognito_workers.consumer import PUT_EVENTS_MAX_ENTRIES
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import plan_for
 from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, PREFIX
@@ -30,10 +31,10 @@ from operator_cli.hr_files import HrEventRecord, HrFileError, read_hr_events
 from operator_cli.schemas import contract_models, contract_schema
 
 if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-_PUT_EVENTS_BATCH = 10
 LOCAL_REGION = "us-east-1"
 
 console = Console()
@@ -42,6 +43,10 @@ errors = Console(stderr=True)
 
 class UsageProblem(Exception):
     """Bad input from the operator: exit code 2."""
+
+
+class EventsRefused(Exception):
+    """EventBridge refused events the command had to put: exit code 1."""
 
 
 class Aws:
@@ -81,15 +86,26 @@ class Aws:
         return str(attributes["QueueArn"])
 
     def put_events(self, entries: list[dict[str, Any]], progress_label: str | None = None) -> int:
-        """Put events in batches of ten; return how many EventBridge refused."""
-        failed = 0
+        """Put events as many per call as PutEvents takes; return how many EventBridge refused."""
         with Progress(console=console, transient=True, disable=progress_label is None) as progress:
             task = progress.add_task(progress_label or "", total=len(entries))
-            for start in range(0, len(entries), _PUT_EVENTS_BATCH):
-                batch = entries[start : start + _PUT_EVENTS_BATCH]
-                failed += int(self.events.put_events(Entries=batch).get("FailedEntryCount", 0))  # type: ignore[arg-type]
-                progress.advance(task, len(batch))
-        return failed
+            return put_events_in_batches(self.events, entries, lambda put: progress.advance(task, put))
+
+
+def put_events_in_batches(
+    events: EventBridgeClient,
+    entries: list[dict[str, Any]],
+    on_batch: Callable[[int], object] | None = None,
+) -> int:
+    """Put events as many per call as PutEvents takes, telling `on_batch` how many each call put; return how
+    many EventBridge refused."""
+    refused = 0
+    for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
+        batch = entries[start : start + PUT_EVENTS_MAX_ENTRIES]
+        refused += int(events.put_events(Entries=batch).get("FailedEntryCount", 0))  # type: ignore[arg-type]
+        if on_batch:
+            on_batch(len(batch))
+    return refused
 
 
 def hr_entries(records: Sequence[HrEventRecord], bus: str, source: str = HR_SOURCE) -> list[dict[str, Any]]:
@@ -357,6 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageProblem, HrFileError) as problem:
         errors.print(f"error: {problem}")
         return EXIT_USAGE
+    except EventsRefused as refused:
+        errors.print(f"error: {refused}")
+        return EXIT_FAILED
     except (ClientError, BotoCoreError) as error:
         errors.print(f"AWS error: {error}")
         return EXIT_FAILED

@@ -23,7 +23,16 @@ from local_aws.deployment import HR_SOURCE, SANDBOX_GROUPS, LocalDeployment, pro
 from local_aws.pipeline import FunctionStats, LocalPipeline
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import LocalAws, start_local_aws
-from operator_cli.app import EXIT_FAILED, EXIT_OK, console, hr_entries, queue_depths, release_entry
+from operator_cli.app import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EventsRefused,
+    console,
+    hr_entries,
+    put_events_in_batches,
+    queue_depths,
+    release_entry,
+)
 from operator_cli.hr_files import read_hr_events
 
 DRAIN_TIMEOUT_SECONDS = 600
@@ -65,10 +74,11 @@ Drain = Callable[[], FunctionStats]
 
 
 def publish(entries: list[dict[str, Any]]) -> None:
-    events = boto3.client("events")
+    """Put the events on the local bus; every one of them, or an error."""
     with console.status(f"publishing {len(entries)} events"):
-        for start in range(0, len(entries), 10):
-            events.put_events(Entries=entries[start : start + 10])  # type: ignore[arg-type]
+        refused = put_events_in_batches(boto3.client("events"), entries)
+    if refused:
+        raise EventsRefused(f"the local bus refused {refused} of {len(entries)} events")
 
 
 def pipeline_drain(

@@ -32,7 +32,8 @@ from cognito_workers.settings import ConsumerSettings
 if TYPE_CHECKING:
     from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
 
-_PUT_EVENTS_MAX_ENTRIES = 10
+# EventBridge takes at most ten entries per PutEvents call.
+PUT_EVENTS_MAX_ENTRIES = 10
 # SQS message attributes allow 256 KiB in all; a reason is for humans and alarms.
 _MAX_REASON_LENGTH = 1024
 _MAX_USERNAME_LENGTH = 128
@@ -206,8 +207,8 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     def put_events(self, entries: list[PutEventsRequestEntryTypeDef]) -> None:
         """Put events on the bus, as many per call as PutEvents takes; an entry the bus refuses fails the
         record, to be retried."""
-        for start in range(0, len(entries), _PUT_EVENTS_MAX_ENTRIES):
-            answer = self.clients.events.put_events(Entries=entries[start : start + _PUT_EVENTS_MAX_ENTRIES])
+        for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
+            answer = self.clients.events.put_events(Entries=entries[start : start + PUT_EVENTS_MAX_ENTRIES])
             if answer.get("FailedEntryCount"):
                 raise RetryableFailure("EventsNotPublished", str(answer.get("Entries", [])))
 
