@@ -80,13 +80,19 @@ def served() -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_environment(),
-    )
+    # A test run started in the background by a non-interactive shell ignores SIGINT, and the processes it
+    # starts inherit that; an operator's terminal delivers Ctrl-C. A handler is reset to the default on exec.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_environment(),
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
     deadline = time.monotonic() + STARTUP_SECONDS
