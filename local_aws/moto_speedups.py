@@ -1,7 +1,7 @@
 """Make moto's server faster where it spends time on nothing the product depends on.
 
 Each patch keeps moto's behaviour and only removes repeated work; `install()` is idempotent. Measured with
-py-spy on the lifecycle pipeline (docs/benchmarks.md once it exists; README "The local AWS").
+py-spy on the lifecycle pipeline; docs/benchmarks.md says what each bought.
 """
 
 from __future__ import annotations

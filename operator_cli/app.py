@@ -23,7 +23,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cognito_workers.catalog import PLANNER, ResourceNames
-from cognito_workers.consumer import PUT_EVENTS_MAX_ENTRIES
+from cognito_workers.consumer import put_in_batches
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import plan_for
 from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, PREFIX
@@ -100,11 +100,10 @@ def put_events_in_batches(
     """Put events as many per call as PutEvents takes, telling `on_batch` how many each call put; return how
     many EventBridge refused."""
     refused = 0
-    for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
-        batch = entries[start : start + PUT_EVENTS_MAX_ENTRIES]
-        refused += int(events.put_events(Entries=batch).get("FailedEntryCount", 0))  # type: ignore[arg-type]
+    for answer in put_in_batches(events, entries):  # type: ignore[arg-type]  # the CLI's entries are plain dicts
+        refused += answer.get("FailedEntryCount", 0)
         if on_batch:
-            on_batch(len(batch))
+            on_batch(len(answer["Entries"]))
     return refused
 
 

@@ -11,6 +11,7 @@ fails its siblings.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
@@ -30,15 +31,25 @@ from cognito_workers.redaction import scrub
 from cognito_workers.settings import ConsumerSettings
 
 if TYPE_CHECKING:
-    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef, PutEventsResponseTypeDef
 
 # EventBridge takes at most ten entries per PutEvents call.
-PUT_EVENTS_MAX_ENTRIES = 10
+_PUT_EVENTS_MAX_ENTRIES = 10
 # SQS message attributes allow 256 KiB in all; a reason is for humans and alarms.
 _MAX_REASON_LENGTH = 1024
 _MAX_USERNAME_LENGTH = 128
 
 SettingsT = TypeVar("SettingsT", bound=ConsumerSettings)
+
+
+def put_in_batches(
+    events: EventBridgeClient, entries: Sequence[PutEventsRequestEntryTypeDef]
+) -> Iterator[PutEventsResponseTypeDef]:
+    """PutEvents calls of as many entries as one takes, each call's answer as it comes (one result entry
+    per event put, refused or not)."""
+    for start in range(0, len(entries), _PUT_EVENTS_MAX_ENTRIES):
+        yield events.put_events(Entries=entries[start : start + _PUT_EVENTS_MAX_ENTRIES])
 
 
 @dataclass
@@ -207,8 +218,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     def put_events(self, entries: list[PutEventsRequestEntryTypeDef]) -> None:
         """Put events on the bus, as many per call as PutEvents takes; an entry the bus refuses fails the
         record, to be retried."""
-        for start in range(0, len(entries), PUT_EVENTS_MAX_ENTRIES):
-            answer = self.clients.events.put_events(Entries=entries[start : start + PUT_EVENTS_MAX_ENTRIES])
+        for answer in put_in_batches(self.clients.events, entries):
             if answer.get("FailedEntryCount"):
                 raise RetryableFailure("EventsNotPublished", str(answer.get("Entries", [])))
 

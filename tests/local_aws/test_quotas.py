@@ -169,7 +169,6 @@ def test_scaled_quotas_bind_at_that_share_of_the_rate(
     assert answers.count("ok") < USER_UPDATE_RATE // 2
     assert report.throttled["UserUpdate"] == answers.count("400 TooManyRequestsException")
     assert report.scale == 0.2
-    assert report.scale == 0.2
 
 
 @pytest.mark.parametrize("scale", [0, 1.5])
