@@ -1,4 +1,4 @@
-"""The customer managed KMS key that encrypts the queues, the tables and the alarm topic.
+"""The customer managed KMS key that encrypts the queues, the tables, the alarm topic and the command archive.
 
 A customer managed key (not SQS's AWS managed one) because EventBridge can deliver to an encrypted queue
 only when the key policy lets it, and an AWS managed key's policy cannot be changed. One key for the
@@ -41,6 +41,29 @@ class DataKey(Construct):
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID}},
+            )
+        )
+
+    def allow_event_bus_archive(self, *, bus_arn: str) -> None:
+        """Let EventBridge encrypt the archive of the bus `bus_arn` with this key: what the EventBridge user
+        guide ("Encrypting EventBridge archives with AWS KMS keys") asks for, the data-key operations only in
+        the encryption context EventBridge gives every archive operation, which names the bus."""
+        events_service = iam.ServicePrincipal("events.amazonaws.com")
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeDescribesKeyOfArchive",
+                principals=[events_service],
+                actions=["kms:DescribeKey"],
+                resources=["*"],
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeEncryptsArchiveOfBus",
+                principals=[events_service],
+                actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:ReEncrypt*"],
+                resources=["*"],
+                conditions={"StringEquals": {"kms:EncryptionContext:aws:events:event-bus:arn": bus_arn}},
             )
         )
 

@@ -4,19 +4,58 @@ Commands arrive with detail-type = the action's name and a source from the allow
 routes them to the action's queue. HR lifecycle events, the outcomes of the planner's steps and the
 operator's release reach the planner's queue by three more rules (the patterns: infra/routing.py). The same
 bus carries the outcome and audit events (source `outcomeEventSource`), which the HR system subscribes to;
-the archive keeps the commands and the HR events for replay.
+the archive keeps the commands and the HR events for replay, but none that carries a secret.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from cognito_workers.catalog import ACTIONS, ActionSpec
+from infra.encryption import DataKey
+
+
+def archive_event_pattern(sources: Sequence[str]) -> dict[str, Any]:
+    """What the archive keeps: every event from `sources` except those carrying a secret param of the
+    catalog (a password, a challenge answer, a session).
+
+    An action whose secret params are all single strings keeps its events that carry none of them
+    (AdminCreateUser without TemporaryPassword). Any other secret-bearing action is left out whole:
+    EventBridge's `exists` tests leaf values only, so `"AuthParameters": [{"exists": false}]` would also
+    match an AuthParameters object, that is every AdminInitiateAuth with its password.
+    """
+    secret_bearing = [spec for spec in ACTIONS if spec.secret_params]
+    branches: list[dict[str, Any]] = [
+        {"detail-type": [{"anything-but": [spec.name for spec in secret_bearing]}]}
+    ]
+    branches += [
+        {
+            "detail-type": [spec.name],
+            "detail": {"params": {name: [{"exists": False}] for name in sorted(spec.secret_params)}},
+        }
+        for spec in secret_bearing
+        if all(_is_string_param(spec, name) for name in spec.secret_params)
+    ]
+    return {"source": list(dict.fromkeys(sources)), "$or": branches}
+
+
+def _is_string_param(spec: ActionSpec, name: str) -> bool:
+    """Whether the action's params model takes `name` as one string (or not at all)."""
+    field = spec.params_model.model_fields.get(name)
+    if field is None:
+        return False
+    annotation = field.annotation
+    members = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    types = {get_args(member)[0] if get_origin(member) is Annotated else member for member in members}
+    return (types - {NoneType}) == {str}
 
 
 class CommandBus(Construct):
@@ -28,6 +67,7 @@ class CommandBus(Construct):
         bus_name: str,
         archived_sources: Sequence[str],
         archive_retention_days: int,
+        archive_key: DataKey,
         target_max_event_age_seconds: int,
         target_retry_attempts: int,
     ) -> None:
@@ -43,16 +83,19 @@ class CommandBus(Construct):
         self.bus = events.CfnEventBus(
             self, "Bus", name=bus_name, description="Cognito lifecycle commands and their outcomes"
         )
-        # Replaying a command is safe: the workers run each idempotency key at most once; the planner skips
-        # an HR event it already planned, or one older than the person's latest.
+        # A replay is harmless only while the commands' idempotency records live (the workers run a key once
+        # while its record lasts; the planner skips an HR event it already planned or one older than the
+        # person's latest). Older, a command runs again: hence nothing secret is kept to be replayed.
         self.archive = events.CfnArchive(
             self,
             "CommandArchive",
             source_arn=self.bus.attr_arn,
-            event_pattern={"source": list(dict.fromkeys(archived_sources))},
+            event_pattern=archive_event_pattern(archived_sources),
             retention_days=archive_retention_days,
-            description="Commands and HR events, for replay (0 days: kept indefinitely)",
+            kms_key_identifier=archive_key.key.key_arn,
+            description="Commands and HR events without secrets, for replay (0 days: kept indefinitely)",
         )
+        archive_key.allow_event_bus_archive(bus_arn=self.bus_arn)
 
     def allow_publishers(self, *, publishers: Sequence[str], function_role_arns: Sequence[str]) -> None:
         """Let only the configured principals (and the stack's functions: the workers' outcome events, the

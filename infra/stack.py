@@ -68,13 +68,16 @@ class CognitoWorkersStack(cdk.Stack):
         )
         prefix = config.resource_prefix
         names = ResourceNames(prefix)
-        data_key = DataKey(self, "DataKey", description=f"{prefix}: queues, tables, alarm topic")
+        data_key = DataKey(
+            self, "DataKey", description=f"{prefix}: queues, tables, alarm topic, command archive"
+        )
         commands = CommandBus(
             self,
             "Commands",
             bus_name=names.bus,
             archived_sources=[*config.command_sources, *config.hr_event_sources],
             archive_retention_days=config.archive_retention_days,
+            archive_key=data_key,
             target_max_event_age_seconds=config.rule_target_max_event_age_seconds,
             target_retry_attempts=config.rule_target_retry_attempts,
         )
