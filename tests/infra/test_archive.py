@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from moto.events.models import EventPattern
+from moto.events.utils import EventMessageType
 from pydantic import TypeAdapter, ValidationError
 
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, ActionSpec
@@ -33,7 +34,7 @@ def archived_sources(synthesized: Synthesized) -> list[str]:
     return [*synthesized.context["commandSources"], *synthesized.context["hrEventSources"]]
 
 
-def bus_event(*, source: str, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+def bus_event(*, source: str, detail_type: str, detail: dict[str, Any]) -> EventMessageType:
     return {
         "version": "0",
         "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
@@ -47,7 +48,7 @@ def bus_event(*, source: str, detail_type: str, detail: dict[str, Any]) -> dict[
     }
 
 
-def command(*, source: str, action: str, params: dict[str, Any]) -> dict[str, Any]:
+def command(*, source: str, action: str, params: dict[str, Any]) -> EventMessageType:
     detail = {"idempotencyKey": f"archive-test:{action}", "params": {"Username": "jdoe", **params}}
     return bus_event(source=source, detail_type=action, detail=detail)
 
@@ -57,7 +58,7 @@ def secret_values(spec: ActionSpec, name: str) -> list[Any]:
     takes, or of any shape where the model does not take `name` (an invalid command reaches the bus too)."""
     shapes: list[Any] = [SECRET, {"PASSWORD": SECRET}]
     field = spec.params_model.model_fields.get(name)
-    if field is None:
+    if field is None or field.annotation is None:
         return shapes
     adapter: TypeAdapter[Any] = TypeAdapter(field.annotation)
     accepted = []
