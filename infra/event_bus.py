@@ -48,7 +48,7 @@ def archive_event_pattern(sources: Sequence[str]) -> dict[str, Any]:
 
 
 def _is_string_param(spec: ActionSpec, name: str) -> bool:
-    """Whether the action's params model takes `name` as one string (or not at all)."""
+    """Whether the action's params model takes `name` as one string (which it may leave out)."""
     field = spec.params_model.model_fields.get(name)
     if field is None:
         return False
