@@ -44,7 +44,7 @@ typecheck: $(PY_READY)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) cdk.out node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) cdk.out node_modules .pytest_cache .mypy_cache .ruff_cache $(MINISTACK_VENV)
 
 # --- Infrastructure (app.py, infra/): synthesized offline, checked by cdk-nag and cfn-lint -------------------
 NODE_READY := node_modules/.package-lock.json
@@ -72,3 +72,22 @@ lint-infra: synth
 # The infra tests alone (template properties, cdk-nag, cfn-lint); `make test` runs them with the rest.
 test-infra: $(PY_READY)
 	$(PY) -m pytest tests/infra
+
+# --- The real template on a local AWS: MiniStack (no Docker, no network) ------------------------------------
+# MiniStack pins an older botocore than ours, so it gets a venv of its own (also holding the Powertools stand-in
+# layer and MiniStack's log, under deploy-check/).
+MINISTACK_VENV := .venv-ministack
+MINISTACK_READY := $(MINISTACK_VENV)/.ministack-installed
+
+.PHONY: deploy-check
+
+$(MINISTACK_READY):
+	$(PYTHON) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check ministack==1.5.33
+	touch $@
+
+# cdk.out's template (a copy, every edit printed with its reason) deployed through MiniStack's CloudFormation,
+# then the action tour and a small HR roster through the bus, the queues and the real handlers; prints a
+# table of checks and fails on any difference (see the README).
+deploy-check: synth $(MINISTACK_READY)
+	$(PY) -m deploy_check --ministack $(MINISTACK_VENV)/bin/ministack
