@@ -25,7 +25,7 @@ from cognito_workers.lifecycle.schedules import schedule_name
 from deploy_check import DeployCheckProblem
 from deploy_check.assets import bootstrap, file_assets, publish_assets
 from deploy_check.layer import build_layer, publish_layer
-from deploy_check.ministack import MiniStack, free_port, running_ministack
+from deploy_check.ministack import MiniStack, free_port, interpreter, running_ministack
 from deploy_check.outcomes import OutcomeLog
 from deploy_check.queues import FunctionQueues, dead_letter_checks, stack_queues, undrained
 from deploy_check.report import Check, failed, render
@@ -115,9 +115,9 @@ def run(args: argparse.Namespace, progress: Progress) -> list[Check]:
     template = read_template(args.cdk_out / f"{stack_name}.template.json")
 
     progress("building the Powertools stand-in layer from requirements.txt (cached per its content)")
-    layer_zip = build_layer(args.ministack.parent / "python", REPOSITORY / "requirements.txt", work_dir)
+    layer_zip = build_layer(interpreter(args.ministack), REPOSITORY / "requirements.txt", work_dir)
     port = args.port or free_port()
-    log = work_dir / f"ministack-{port}.log"
+    log = work_dir / "ministack.log"  # the last run's
     progress(f"starting MiniStack on 127.0.0.1:{port} (its log: {log})")
     with running_ministack(args.ministack, port=port, log=log) as ministack:
         aws = Emulator(ministack.endpoint_url, _session("testing"))

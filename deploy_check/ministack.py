@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +23,7 @@ READY_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 10
 # What MiniStack and its functions inherit from us: nothing of the caller's AWS configuration (an
 # AWS_ENDPOINT_URL or credentials would reach the functions' environment).
-INHERITED_VARIABLES = ("PATH", "HOME", "LANG", "TMPDIR")
+INHERITED_VARIABLES = ("PATH", "HOME", "LANG")
 
 
 class MiniStackProblem(DeployCheckProblem):
@@ -34,6 +35,17 @@ class MiniStack:
     endpoint_url: str
     log: Path
     process: subprocess.Popen[str]
+
+
+def interpreter(executable: Path) -> Path:
+    """The Python of MiniStack's venv: the one that runs the functions."""
+    python = executable.parent / "python"
+    for required in (executable, python):
+        if not required.is_file():
+            raise MiniStackProblem(
+                f"{required}: no such file (make deploy-check installs MiniStack in its venv)"
+            )
+    return python
 
 
 def free_port() -> int:
@@ -50,29 +62,31 @@ def _in_use(port: int) -> bool:
 @contextlib.contextmanager
 def running_ministack(executable: Path, *, port: int, log: Path) -> Iterator[MiniStack]:
     """MiniStack serving on HOST:port until the block ends, however it ends."""
-    if not executable.is_file():
-        raise MiniStackProblem(f"{executable}: no such file (make deploy-check installs MiniStack)")
+    interpreter(executable)
     if _in_use(port):
         raise MiniStackProblem(f"{HOST}:{port}: the port is in use by another process")
-    environment = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
-    environment |= {"GATEWAY_PORT": str(port), "BIND_HOST": HOST, "LOG_LEVEL": "INFO"}
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [str(executable)],
-            env=environment,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the functions' processes are in it too
-            text=True,
-        )
-    try:
-        ministack = MiniStack(f"http://{HOST}:{port}", log, process)
-        _wait_until_ready(ministack)
-        yield ministack
-    finally:
-        _stop(process)
+    # Each execution environment unpacks the code and the layer (80 MB) into a directory of its own, which
+    # MiniStack leaves behind when it is stopped: they all go into one scratch directory, removed at the end.
+    with tempfile.TemporaryDirectory(prefix="deploy-check-ministack-", ignore_cleanup_errors=True) as scratch:
+        environment = {name: os.environ[name] for name in INHERITED_VARIABLES if name in os.environ}
+        environment |= {"GATEWAY_PORT": str(port), "BIND_HOST": HOST, "LOG_LEVEL": "INFO", "TMPDIR": scratch}
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as log_file:
+            process = subprocess.Popen(
+                [str(executable)],
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: the functions' processes are in it too
+                text=True,
+            )
+        try:
+            ministack = MiniStack(f"http://{HOST}:{port}", log, process)
+            _wait_until_ready(ministack)
+            yield ministack
+        finally:
+            _stop(process)
 
 
 def _wait_until_ready(ministack: MiniStack) -> None:
