@@ -44,7 +44,7 @@ def test_a_port_in_use_is_named(tmp_path: Path) -> None:
 def test_a_missing_venv_says_who_installs_it(tmp_path: Path) -> None:
     with (
         pytest.raises(
-            MiniStackProblem, match="ministack: no such file .make deploy-check installs MiniStack"
+            MiniStackProblem, match=r"ministack: no such file \(make deploy-check installs MiniStack"
         ),
         running_ministack(tmp_path / "bin" / "ministack", port=_unused_port(), log=tmp_path / "log"),
     ):
