@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -153,6 +153,16 @@ def run(args: argparse.Namespace, progress: Progress) -> list[Check]:
     return checks
 
 
+@dataclass(frozen=True)
+class StackView:
+    """What the action tour reads of a deployment, from the deployed stack's outputs."""
+
+    user_pool_id: str
+    app_client_id: str
+    event_bus_name: str
+    outcomes_queue_url: str
+
+
 def _session(access_key_id: str) -> boto3.session.Session:
     """Without AUTH=true MiniStack takes any credentials; a 12-digit access key id is the caller's account
     (the layer's owner publishes it), any other means its default account."""
@@ -226,16 +236,17 @@ def _drive(
         # LocalAws's own tooling (devices under /_local/) is the moto server's: the tour's device steps,
         # the only ones that use it, are not sent here since MiniStack serves none of their actions.
         local_aws=LocalAws(aws.endpoint_url, REGION, ministack.process),
-        # What the tour's steps read of a deployment: the pool, its app client and the bus.
-        deployment=LocalDeployment(
-            endpoint_url=aws.endpoint_url,
-            region=REGION,
-            user_pool_id=outputs["UserPoolId"],
-            app_client_id=outputs["SandboxAdminClientId"],
-            event_bus_name=outputs["EventBusName"],
-            outcomes_queue_url=outcomes.queue_url,
-            functions={},
-            outputs=outputs,
+        # The tour's steps read four things of a deployment: the pool, its app client, the bus and the
+        # outcomes queue. A LocalDeployment describes what the local AWS provisioned; the stack's view
+        # stands for it.
+        deployment=cast(
+            LocalDeployment,
+            StackView(
+                user_pool_id=outputs["UserPoolId"],
+                app_client_id=outputs["SandboxAdminClientId"],
+                event_bus_name=outputs["EventBusName"],
+                outcomes_queue_url=outcomes.queue_url,
+            ),
         ),
         cognito=cognito,
         events=events,
