@@ -272,3 +272,17 @@ def test_an_older_joiner_that_waited_is_stale_once_the_later_plan_found_the_user
     assert effects.audits[1][1].reason == "Stale"
     assert effects.commands == []
     assert person.state.pending == []
+
+
+def test_a_rehire_started_by_its_leavers_last_stage_cancels_the_deletion_that_stage_scheduled() -> None:
+    # Given a leaver with a grace period, and the person's rehire queued behind it
+    person = Person()
+    effects = person.accept(plan("EmployeeOffboarded", "leave", deleteAfterDays=30))
+    person.accept(plan("EmployeeRehired", "rehire", seconds=1))
+    # When the leaver's steps succeed, until the transition that ends the leaver starts the rehire
+    while not any(command.action == "AdminEnableUser" for command in effects.commands):
+        (command, *_) = effects.commands
+        effects = person.outcome(command, result={"Devices": []})
+    # Then that transition cancels the deletion and schedules none: the rehired user is not deleted later
+    assert effects.cancel_scheduled_delete
+    assert effects.schedule_deletes == []

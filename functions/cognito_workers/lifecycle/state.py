@@ -209,7 +209,11 @@ class Sequencer:
         active = self.state.active
         assert active is not None
         stage = active.stage
-        self.effects.cancel_scheduled_delete |= stage.cancel_scheduled_delete
+        if stage.cancel_scheduled_delete:
+            # It cancels too a deletion that an earlier plan's last stage scheduled in this same transition
+            # (the planner cancels before it schedules).
+            self.effects.cancel_scheduled_delete = True
+            self.effects.schedule_deletes.clear()
         if stage.schedule_delete_at is not None:
             (delete,) = stage.commands
             self.effects.schedule_deletes.append((delete, stage.schedule_delete_at))
