@@ -1,6 +1,7 @@
 """Cognito's request-rate quotas, enforced by the local server as Cognito does: account-wide, one token
-bucket per quota category (DESIGN section 5), refilled at the category's requests per second, holding one
-second's worth. A call that finds its bucket empty answers HTTP 400 TooManyRequestsException.
+bucket per quota category (the catalog's, from Cognito's quota documentation), refilled at the
+category's requests per second, holding one second's worth. A call that finds its bucket empty answers
+HTTP 400 TooManyRequestsException.
 
 Only the catalog's operations are metered, each in its catalog category; set-up calls (CreateUserPool,
 CreateGroup, ListUsers) are not, so a test's own reads never spend the workers' quota.

@@ -1,4 +1,4 @@
-"""The error classes every failure is sorted into (DESIGN section 4)."""
+"""The error classes every failure is sorted into: retryable, permanent (rejected) or converged."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 import cognito_workers.handlers
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, ActionSpec
 
-# A copy of the seed (shared/seed/000_d1d1a4f8fbbbdcfb.txt): the Swagger file that names the operations.
+# A copy of the seed (000_d1d1a4f8fbbbdcfb.txt): the Swagger file that names the operations.
 SEED = Path(__file__).parents[1] / "data" / "seed_cognito_operations.yaml"
 SERVICE_MODEL = botocore.session.get_session().get_service_model("cognito-idp")
 
