@@ -44,7 +44,7 @@ typecheck: $(PY_READY)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) cdk.out node_modules .pytest_cache .mypy_cache .ruff_cache $(MINISTACK_VENV)
+	rm -rf $(VENV) cdk.out .local-synth node_modules .pytest_cache .mypy_cache .ruff_cache $(MINISTACK_VENV)
 
 # --- Infrastructure (app.py, infra/): synthesized offline, checked by cdk-nag and cfn-lint -------------------
 NODE_READY := node_modules/.package-lock.json

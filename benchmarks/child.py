@@ -13,48 +13,27 @@ from pathlib import Path
 from typing import Any
 
 from cognito_workers.catalog import ACTIONS, PLANNER
+from local_aws.synth import stack_template
+from local_aws.template import Physical, Resolver, resources_of_type
 
 REPO = Path(__file__).resolve().parent.parent
 FUNCTIONS = REPO / "functions"
 
-# What infra/consumer.py and cdk.json put in every function's environment (infra/ pulls in aws_cdk, hence
-# copied here).
-_POWERTOOLS = {
-    "POWERTOOLS_SERVICE_NAME": "cognito-workers",
-    "POWERTOOLS_METRICS_NAMESPACE": "CognitoLifecycle",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
-}
-_CONSUMER = {
-    "USER_POOL_ID": "us-east-1_Bench01",
-    "EVENT_BUS_NAME": "bench-bus",
-    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/bench-dlq",
-    "MAX_RECEIVE_COUNT": "5",
-    "OUTCOME_EVENT_SOURCE": "cognito.workers",
-    "DEADLINE_MARGIN_MS": "10000",
-}
-_WORKER = {"IDEMPOTENCY_TABLE_NAME": "bench-idempotency", "IDEMPOTENCY_EXPIRY_SECONDS": "604800"}
-_PLANNER = {
-    "LIFECYCLE_TABLE_NAME": "bench-lifecycle",
-    "DELETE_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:bench-delete",
-    "DELETE_DEAD_LETTER_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:bench-delete-dlq",
-    "SCHEDULER_ROLE_ARN": "arn:aws:iam::123456789012:role/bench-scheduler",
-    "SCHEDULE_GROUP_NAME": "bench",
-    "LEAVER_THRESHOLD": "50",
-    "LEAVER_WINDOW_MINUTES": "60",
-}
+REGION = "us-east-1"
+# What the template's references resolve to for a measurement: names, not resources (nothing is called).
+_BENCH_POOL_ID = f"{REGION}_Bench01"
 # What the Lambda runtime sets, as far as Powertools and the X-Ray SDK read it: they see a Lambda function
 # with active tracing and a sampled invocation (the costlier case). The X-Ray daemon address is a local port
 # where nothing listens, so trace segments go nowhere.
 _LAMBDA_RUNTIME = {
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
     "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
     "LAMBDA_TASK_ROOT": str(FUNCTIONS),
     "_X_AMZN_TRACE_ID": "Root=1-6790a000-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1",
@@ -64,16 +43,31 @@ _LAMBDA_RUNTIME = {
 
 
 def function_environment(handler_module: str) -> dict[str, str]:
-    """The environment of the function whose handler is `handler_module`, as the stack deploys it."""
-    settings = _PLANNER if handler_module == PLANNER.handler_module else _WORKER
+    """The environment of the function whose handler is `handler_module`, as the synthesized template
+    declares it (references resolved to bench names), with what the Lambda runtime adds."""
+    template = stack_template()
+    (function,) = [
+        resource["Properties"]
+        for _, resource in resources_of_type(template, "AWS::Lambda::Function")
+        if resource["Properties"]["Handler"] == f"{handler_module}.handler"
+    ]
+    pseudo = {"AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+
+    def bench_resource(logical_id: str) -> Physical:
+        pool = template["Resources"][logical_id]["Type"] == "AWS::Cognito::UserPool"
+        arn = f"arn:aws:bench:{REGION}:123456789012:bench-{logical_id}"
+        return Physical(ref=_BENCH_POOL_ID if pool else f"bench-{logical_id}", attributes={"Arn": arn})
+
+    variables = Resolver(template, pseudo, bench_resource).resolve(
+        function["Environment"]["Variables"], handler_module, "Environment"
+    )
     return {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join((str(FUNCTIONS), str(REPO))),
         "AWS_LAMBDA_FUNCTION_NAME": "bench-" + short_name(handler_module).replace("_", "-"),
         **_LAMBDA_RUNTIME,
-        **_CONSUMER,
-        **settings,
-        **_POWERTOOLS,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function["MemorySize"]),
+        **{name: str(value) for name, value in variables.items()},
     }
 
 

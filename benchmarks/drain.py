@@ -1,7 +1,7 @@
 """Benchmark 4: the local pipeline end to end, the workers' real code over HTTP to the local server.
 
 Quota-bound drain: AdminCreateUser commands (10,000) waiting on the action's queue, drained by its function
-with the maximum concurrency the stack gives it (infra.concurrency, from cdk.json), while the local server
+with the maximum concurrency the template gives its event source mapping, while the local server
 enforces Cognito's quotas. The achieved rate is users created per second between the first and the last
 creation, against the UserCreation quota; lost = commands - users created - messages in the dead-letter
 queue.
@@ -17,10 +17,8 @@ import boto3
 
 from benchmarks.report import Figure, describe_machine, render
 from cognito_workers.catalog import ACTIONS_BY_NAME
-from infra.concurrency import category_budgets
-from local_aws.context import cdk_context
 from local_aws.deployment import LocalDeployment, provision
-from local_aws.pipeline import EventSourceTuning, LocalPipeline, action_function
+from local_aws.pipeline import LocalPipeline, action_function
 from local_aws.server import start_local_aws
 from operator_cli.app import queue_depths
 from operator_cli.local import quiet_local_workers
@@ -53,18 +51,8 @@ class QuotaDrain:
         return self.commands - self.created - self.dead_lettered
 
 
-def stack_maximum_concurrency(action: str) -> int:
-    """The maximum concurrency the stack gives the action's event source (infra/stack.py does the same)."""
-    context = cdk_context()
-    budgets = category_budgets(
-        assumed_record_millis=context["assumedRecordMillis"], quota_overrides=context["quotaOverrides"]
-    )
-    return budgets[ACTIONS_BY_NAME[action].quota].maximum_concurrency
-
-
 def quota_bound_drain(commands: int) -> QuotaDrain:
     quiet_local_workers()
-    concurrency = stack_maximum_concurrency(QUOTA_ACTION)
     with start_local_aws() as aws:
         aws.export_environment()
         deployment = provision(
@@ -72,8 +60,8 @@ def quota_bound_drain(commands: int) -> QuotaDrain:
         )
         _enqueue_creations(deployment, commands)
         aws.enforce_quotas()
-        tuning = EventSourceTuning(maximum_concurrency=concurrency)
-        pipeline = LocalPipeline([action_function(deployment, QUOTA_ACTION, tuning=tuning)])
+        concurrency = deployment.functions[QUOTA_ACTION].maximum_concurrency
+        pipeline = LocalPipeline([action_function(deployment, QUOTA_ACTION)])
         started = time.perf_counter()
         stats = pipeline.drain(timeout_s=DRAIN_TIMEOUT_SECONDS)
         drain_seconds = time.perf_counter() - started

@@ -148,10 +148,18 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
         )
     with start_local_aws() as aws, _captured_logs() as logs:
         aws.export_environment()
-        visibility = (
-            drain_process.VISIBILITY_TIMEOUT_SECONDS if scenario.kills else VISIBILITY_TIMEOUT_SECONDS
+        deployment = (
+            provision(
+                aws.endpoint_url,
+                aws.region,
+                visibility_timeout_seconds=drain_process.VISIBILITY_TIMEOUT_SECONDS,
+                function_timeout_seconds=drain_process.FUNCTION_TIMEOUT_SECONDS,
+            )
+            if scenario.kills
+            else provision(
+                aws.endpoint_url, aws.region, visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS
+            )
         )
-        deployment = provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=visibility)
         injector = FaultInjector(
             scenario.faults,
             seed,
@@ -262,7 +270,7 @@ class _KillingDrain:
             text=True,
         )
         assert process.stdin is not None
-        process.stdin.write(drain_process.deployment_to_json(self._deployment) + "\n")
+        process.stdin.write(self._deployment.to_json() + "\n")
         process.stdin.close()
         return process
 

@@ -48,7 +48,6 @@ from deploy_check.template import (
     Template,
     bootstrap_version_parameter,
     cognito_stand_in_edits,
-    edited_copy,
     read_template,
     referenced_layers,
     unknown_resource_edits,
@@ -58,6 +57,7 @@ from local_aws.context import cdk_context
 from local_aws.demo import NEW_PASSWORD, TEMPORARY_PASSWORD, Demo
 from local_aws.deployment import OUTCOME_SOURCE, LocalDeployment
 from local_aws.server import LocalAws
+from local_aws.template import edited
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace, progress: Progress) -> list[Check]:
                 edits += cognito_stand_in_edits(template, {SERVED_ACTION}, stand_in_url)
             for edit in edits:
                 progress(f"template copy: {edit}")
-            copy = edited_copy(template, edits)
+            copy = edited(template, edits)
             _bootstrap_and_publish(
                 aws, args.cdk_out / f"{stack_name}.assets.json", template, layer_zip, progress
             )

@@ -3,7 +3,6 @@ deploys it: each edit named, with its reason, and printed before the deployment.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 from cognito_workers.catalog import ACTIONS
 from deploy_check import DeployCheckProblem
+from local_aws.template import Physical, Resolver, TemplateEdit, TemplateError
 
 Template = dict[str, Any]
 
@@ -29,16 +29,6 @@ COGNITO_ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"
 
 class TemplateProblem(DeployCheckProblem):
     """The template is not what deploy-check can deploy; the message names the resource and property."""
-
-
-@dataclass(frozen=True)
-class TemplateEdit:
-    description: str
-    reason: str
-    apply: Callable[[Template], None]
-
-    def __str__(self) -> str:
-        return f"{self.description}: {self.reason}"
 
 
 def read_template(path: Path) -> Template:
@@ -116,14 +106,6 @@ def _environment_variable(logical_id: str, name: str, value: str) -> Callable[[T
     return set_variable
 
 
-def edited_copy(template: Template, edits: list[TemplateEdit]) -> Template:
-    """A deep copy of `template` with every edit applied; the original is untouched."""
-    edited = copy.deepcopy(template)
-    for edit in edits:
-        edit.apply(edited)
-    return edited
-
-
 @dataclass(frozen=True)
 class LayerVersion:
     region: str
@@ -139,12 +121,16 @@ class LayerVersion:
 def referenced_layers(template: Template, *, region: str, account: str) -> set[LayerVersion]:
     """Every layer version the template's functions reference, their ARNs resolved for `region`."""
     pseudo = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account}
+    resolver = Resolver(template, pseudo, _no_resource)
     layers = set()
     for logical_id, resource in template["Resources"].items():
         if resource["Type"] != "AWS::Lambda::Function":
             continue
         for reference in resource["Properties"].get("Layers", []):
-            arn = _resolve(reference, pseudo, f"{logical_id}.Layers")
+            try:
+                arn = str(resolver.resolve(reference, logical_id, "Layers"))
+            except TemplateError as error:
+                raise TemplateProblem(str(error)) from None
             parts = arn.split(":")
             if len(parts) != 8 or parts[5] != "layer" or not parts[7].isdigit():
                 raise TemplateProblem(f"{logical_id}.Layers: {arn!r} is not a layer version ARN")
@@ -152,16 +138,8 @@ def referenced_layers(template: Template, *, region: str, account: str) -> set[L
     return layers
 
 
-def _resolve(node: Any, pseudo: dict[str, str], where: str) -> str:
-    """A string built from literals, pseudo parameters and Fn::Join of them."""
-    if isinstance(node, str):
-        return node
-    if isinstance(node, dict) and node.get("Ref") in pseudo:
-        return pseudo[node["Ref"]]
-    if isinstance(node, dict) and "Fn::Join" in node:
-        separator, parts = node["Fn::Join"]
-        return str(separator).join(_resolve(part, pseudo, where) for part in parts)
-    raise TemplateProblem(f"{where}: {json.dumps(node)} is not a literal, pseudo parameter or Fn::Join")
+def _no_resource(logical_id: str) -> Physical:
+    raise TemplateError(logical_id, "Ref", "a layer ARN is built from literals and pseudo parameters only")
 
 
 def bootstrap_version_parameter(template: Template) -> str | None:

@@ -19,7 +19,8 @@ from typing import Any
 import boto3
 
 from local_aws.deployment import COMMAND_SOURCES, LocalDeployment, provision
-from local_aws.lambda_sqs import deliver_to_worker
+from local_aws.lambda_sqs import Handler, deliver_batch, environment_clients
+from local_aws.pipeline import execution_environment
 from local_aws.server import LocalAws, start_local_aws
 
 TEMPORARY_PASSWORD = "Welcome-2026!"
@@ -191,8 +192,8 @@ def _summary(outcome: dict[str, Any]) -> str:
 def run_tour(
     aws: LocalAws, deployment: LocalDeployment
 ) -> Iterator[tuple[Step, dict[str, Any], dict[str, Any]]]:
-    """Each step's command through the bus, its queue and its worker, in order: the step, the params it
-    sent and its outcome event."""
+    """Each step's command through the bus, its queue and its function (one execution environment per
+    function, as the template declares it), in order: the step, the params it sent and its outcome event."""
     demo = Demo(
         local_aws=aws,
         deployment=deployment,
@@ -201,10 +202,20 @@ def run_tour(
         sqs=boto3.client("sqs"),
         device_keys=[],
     )
+    environments: dict[str, Handler] = {}
     for step in STEPS:
         params = step.params(demo)
         demo.publish(step.action, params)
-        deliver_to_worker(deployment, demo.sqs, step.action)
+        function = deployment.functions[step.action]
+        if step.action not in environments:
+            environments[step.action] = execution_environment(function)
+        deliver_batch(
+            environments[step.action],
+            environment_clients(function.function_name).sqs,  # Lambda's poller uses the function's role
+            queue_url=function.queue.url,
+            queue_arn=function.queue.arn,
+            function_name=function.function_name,
+        )
         yield step, params, demo.outcome()
 
 
@@ -219,6 +230,7 @@ def main() -> None:
         aws.export_environment()
         deployment = provision(aws.endpoint_url, aws.region)
         print(f"Local AWS at {aws.endpoint_url}; user pool {deployment.user_pool_id}")
+        print(f"The stack's synthesized template, with local edits: {'; '.join(deployment.edits)}")
         print(f"{'#':>2}  {'action':<28} {'outcome':<16} {'what happened':<44} detail")
         counts: Counter[str] = Counter()
         for number, (step, _, outcome) in enumerate(run_tour(aws, deployment), start=1):

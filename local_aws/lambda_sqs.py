@@ -76,12 +76,27 @@ def _shared_session() -> boto3.session.Session:
     return _SharedSession()
 
 
-def environment_clients() -> AwsClients:
-    """The AWS clients of one local execution environment. Each Lambda environment reads botocore's service
-    models and endpoint data when it makes its clients, part of its cold start; the local environments share
-    one process, so they share one session and read them once: a worker's three clients cost 150 ms of CPU
-    from a session of their own, 22 ms from the shared one."""
-    return AwsClients(_shared_session())
+class _SigningAs(boto3.session.Session):
+    """The shared session's clients, signed with one access key id: the local server tells the functions
+    apart by it (local_aws/request_log.py). The secret is not checked locally."""
+
+    def __init__(self, access_key_id: str) -> None:  # no super().__init__(): everything is delegated
+        self._access_key_id = access_key_id
+
+    def client(self, *args: Any, **kwargs: Any) -> Any:
+        shared: Any = _shared_session()  # boto3's overloads do not take *args
+        return shared.client(
+            *args, aws_access_key_id=self._access_key_id, aws_secret_access_key="local", **kwargs
+        )
+
+
+def environment_clients(access_key_id: str | None = None) -> AwsClients:
+    """The AWS clients of one local execution environment, signed as `access_key_id` (a function's name;
+    None: the process's credentials). Each Lambda environment reads botocore's service models and endpoint
+    data when it makes its clients, part of its cold start; the local environments share one process, so
+    they share one session and read them once: a worker's three clients cost 150 ms of CPU from a session
+    of their own, 22 ms from the shared one."""
+    return AwsClients(_shared_session() if access_key_id is None else _SigningAs(access_key_id))
 
 
 def sqs_record(message: MessageTypeDef, queue_arn: str, region: str) -> dict[str, Any]:
@@ -192,7 +207,7 @@ def deliver_batch(
 
 
 def configured_worker(deployment: LocalDeployment, action: str) -> ActionWorker:
-    """The action's real handler module, given the settings the stack would put in its environment."""
+    """The action's real handler module, given the settings the template puts in its environment."""
     module = importlib.import_module(ACTIONS_BY_NAME[action].handler_module)
     worker: ActionWorker = module.worker
     worker.settings = deployment.worker_settings(action)
@@ -209,7 +224,7 @@ def deliver_to_worker(
         sqs,
         queue_url=queue.url,
         queue_arn=queue.arn,
-        function_name=f"cognito-lifecycle-{action}",
+        function_name=deployment.functions[action].function_name,
         context=context,
     )
 
@@ -217,7 +232,7 @@ def deliver_to_worker(
 def configured_planner(
     deployment: LocalDeployment, planner: LifecyclePlanner | None = None
 ) -> LifecyclePlanner:
-    """The lifecycle planner (the real handler's class), given the settings the stack would give it."""
+    """The lifecycle planner (the real handler's class), given the settings the template gives it."""
     planner = planner or importlib.import_module(PLANNER.handler_module).planner
     planner.settings = deployment.planner_settings()
     return planner

@@ -1,23 +1,27 @@
 """Lambda's SQS event source mappings, locally: every function's queue polled at once, its batches handed
 to the real handler with Lambda's semantics.
 
-- Batches of up to `batch_size` records, gathered for up to `max_batching_window_seconds` (0 locally: the
-  first receive is the batch).
+- The mappings are the template's (local_aws/deployment.py): each function's queue, batch size, batching
+  window, maximum concurrency and partial batch responses, its handler, environment, timeout and memory.
+- Batches of up to `batch_size` records, gathered for up to `max_batching_window_seconds`.
 - Visibility timeout, receive counts and redrive are the queue's own (moto keeps them): a record that is
   not deleted comes back after its visibility timeout, and moto moves a record received maxReceiveCount
   times to the DLQ on the next receive.
-- Partial batch responses: what `batchItemFailures` does not name is deleted. A handler that raises,
-  overruns its timeout or answers an invalid response fails its whole batch: nothing is deleted.
-- Maximum concurrency per function, each invocation in an execution environment of its own: a handler
-  made by the function's factory and reused by later invocations, never by two at once (the workers keep
-  per-call state). An environment that timed out is discarded, as Lambda does.
+- Partial batch responses (when the mapping reports batch item failures): what `batchItemFailures` does
+  not name is deleted. A handler that raises, overruns its timeout or answers an invalid response fails its
+  whole batch: nothing is deleted.
+- Maximum concurrency per function, each invocation in an execution environment of its own: the handler's
+  module loaded anew (a cold start), its consumer given the function's environment and clients that sign
+  as the function, then reused by later invocations, never by two at once (the workers keep per-call
+  state). An environment that timed out is discarded, as Lambda does. Powertools' own variables
+  (POWERTOOLS_*) are read once per process, not per environment.
 
-One poller thread per function receives and dispatches. moto's queues are not thread-safe (two deletes
-on one queue at once can bring a deleted message back), so a function's receives and deletes are
-serialized, and its poller long-polls only while none of its invocations runs: a delete never waits
-behind a long poll.
+One poller thread per function receives and dispatches, with the function's credentials (Lambda's poller
+uses the function's execution role). moto's queues are not thread-safe (two deletes on one queue at once
+can bring a deleted message back), so a function's receives and deletes are serialized, and its poller
+long-polls only while none of its invocations runs: a delete never waits behind a long poll.
 
-    pipeline = LocalPipeline.for_deployment(deployment)   # the actions and the lifecycle planner
+    pipeline = LocalPipeline.for_deployment(deployment)   # every function the template declares
     stats = pipeline.drain(timeout_s=60)    # until every queue is empty and nothing runs
     with pipeline: ...                      # or serve in the background: start() ... stop()
 """
@@ -25,7 +29,7 @@ behind a long poll.
 from __future__ import annotations
 
 import dataclasses
-import functools
+import importlib.util
 import logging
 import threading
 import time
@@ -34,22 +38,16 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from cognito_workers.catalog import ACTIONS
 from cognito_workers.consumer import QueueConsumer
-from cognito_workers.lifecycle.planner import LifecyclePlanner
-from cognito_workers.worker import ActionWorker
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
-from local_aws.deployment import PLANNER_MAX_CONCURRENCY
 from local_aws.lambda_sqs import (
     LAMBDA_TIMEOUT_SECONDS,
     Handler,
     LambdaContext,
     batch_item_failures,
-    configured_planner,
     delete_messages,
     environment_clients,
     receive_messages,
@@ -62,9 +60,12 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-    from local_aws.deployment import LocalDeployment, QueuePair
+    from local_aws.deployment import LocalDeployment, LocalFunction
 
 HandlerFactory = Callable[[], Handler]
+# Sees each consumer an execution environment makes, before its first invocation (tests and the chaos
+# runner swap or instrument its clients).
+Prepare = Callable[[QueueConsumer[Any]], None]
 
 LONG_POLL_SECONDS = 1
 # Between the receives that fill a batch during its batching window.
@@ -88,6 +89,8 @@ class EventSourceTuning:
     max_batching_window_seconds: float = 0
     maximum_concurrency: int = 2
     timeout_seconds: int = LAMBDA_TIMEOUT_SECONDS
+    memory_mb: int = 256
+    reports_batch_item_failures: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= 10_000:
@@ -101,29 +104,30 @@ class EventSourceTuning:
         if not 1 <= self.timeout_seconds <= 900:
             raise ValueError("timeout_seconds: 1 to 900")
 
+    @classmethod
+    def of(cls, function: LocalFunction) -> EventSourceTuning:
+        """As the template declares the function and its mapping."""
+        return cls(
+            batch_size=function.batch_size,
+            max_batching_window_seconds=function.max_batching_window_seconds,
+            maximum_concurrency=function.maximum_concurrency,
+            timeout_seconds=function.timeout_seconds,
+            memory_mb=function.memory_mb,
+            reports_batch_item_failures=function.reports_batch_item_failures,
+        )
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class QueueFunction:
-    """A function fed by an SQS queue. `handler_factory` makes one execution environment's handler."""
+    """A function fed by an SQS queue. `handler_factory` makes one execution environment's handler; the
+    poller signs with `access_key_id` (None: the process's credentials)."""
 
     name: str
     queue_url: str
     queue_arn: str
     handler_factory: HandlerFactory
     tuning: EventSourceTuning = dataclasses.field(default_factory=EventSourceTuning)
-
-    @classmethod
-    def for_queue(
-        cls, queue: QueuePair, handler_factory: HandlerFactory, tuning: EventSourceTuning | None = None
-    ) -> QueueFunction:
-        """The function of a provisioned queue; the stack names a function after its queue."""
-        return cls(
-            name=queue.arn.rsplit(":", 1)[1],
-            queue_url=queue.url,
-            queue_arn=queue.arn,
-            handler_factory=handler_factory,
-            tuning=tuning or EventSourceTuning(),
-        )
+    access_key_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,12 +160,43 @@ class PipelineStats(FunctionStats):
         return cls(functions=functions, **dataclasses.asdict(total))
 
 
-def action_worker(deployment: LocalDeployment, action: str) -> ActionWorker:
-    """A worker of the action for one execution environment, with the settings the stack gives it."""
-    worker = ActionWorker(action)
-    worker.clients = environment_clients()
-    worker.settings = deployment.worker_settings(action)
-    return worker
+def execution_environment(function: LocalFunction, prepare: Prepare | None = None) -> Handler:
+    """A cold start of the function: the module its Handler names loaded anew (so its module-level
+    consumer is made afresh), given the function's environment and clients that sign as the function."""
+    module_name, attribute = function.handler.rsplit(".", 1)
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{function.function_name}: Handler {function.handler}: no module {module_name}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Handler = getattr(module, attribute)
+    consumers = [
+        value
+        for value in vars(module).values()
+        if isinstance(value, QueueConsumer) and value.handler is handler
+    ]
+    if len(consumers) != 1:
+        raise ImportError(f"{function.function_name}: Handler {function.handler} is not a queue consumer's")
+    (consumer,) = consumers
+    consumer.clients = environment_clients(function.function_name)
+    consumer.settings = consumer.settings_model.from_environment(function.environment)
+    if prepare:
+        prepare(consumer)
+    return handler
+
+
+def local_function(
+    function: LocalFunction, *, prepare: Prepare | None = None, tuning: EventSourceTuning | None = None
+) -> QueueFunction:
+    """The function as its event source mapping runs it; `tuning` replaces the template's knobs."""
+    return QueueFunction(
+        name=function.function_name,
+        queue_url=function.queue.url,
+        queue_arn=function.queue.arn,
+        handler_factory=lambda: execution_environment(function, prepare),
+        tuning=tuning or EventSourceTuning.of(function),
+        access_key_id=function.function_name,
+    )
 
 
 def action_function(
@@ -169,46 +204,10 @@ def action_function(
     action: str,
     *,
     tuning: EventSourceTuning | None = None,
-    worker_factory: Callable[[str], ActionWorker] | None = None,
+    prepare: Prepare | None = None,
 ) -> QueueFunction:
-    """The action's function; `worker_factory` (default `action_worker`) lets tests prepare each worker."""
-    make = worker_factory or functools.partial(action_worker, deployment)
-    return QueueFunction.for_queue(deployment.queues[action], lambda: make(action).handler, tuning)
-
-
-# As the stack deploys it: overlapping invocations save a person's state with optimistic concurrency, and
-# the sequencer orders a person's events by `sequence` (or time), whatever order they arrive in.
-PLANNER_TUNING = EventSourceTuning(maximum_concurrency=PLANNER_MAX_CONCURRENCY)
-
-
-def planner_function(
-    deployment: LocalDeployment, prepare: Callable[[QueueConsumer[Any]], None] | None = None
-) -> QueueFunction:
-    """The lifecycle planner's function, one planner per execution environment; `prepare` sees each."""
-
-    def environment() -> Handler:
-        planner = LifecyclePlanner()
-        planner.clients = environment_clients()
-        configured_planner(deployment, planner)
-        if prepare:
-            prepare(planner)
-        handler: Handler = planner.handler
-        return handler
-
-    return QueueFunction.for_queue(deployment.planner_queue, environment, PLANNER_TUNING)
-
-
-def catalog_functions(
-    deployment: LocalDeployment,
-    *,
-    tuning: EventSourceTuning | None = None,
-    worker_factory: Callable[[str], ActionWorker] | None = None,
-) -> list[QueueFunction]:
-    """Every catalog action's function, as the stack deploys them."""
-    return [
-        action_function(deployment, spec.name, tuning=tuning, worker_factory=worker_factory)
-        for spec in ACTIONS
-    ]
+    """The action's function, as the template declares it."""
+    return local_function(deployment.functions[action], prepare=prepare, tuning=tuning)
 
 
 class _TimedOut(Exception):
@@ -311,10 +310,16 @@ class _EventSource:
     def _call(self, handler: Handler, messages: list[MessageTypeDef]) -> frozenset[str]:
         """The handler's batch item failures, read as Lambda reads them."""
         timeout = self.function.tuning.timeout_seconds
-        context = LambdaContext(function_name=self.function.name, timeout_seconds=timeout)
+        context = LambdaContext(
+            function_name=self.function.name,
+            timeout_seconds=timeout,
+            memory_limit_in_mb=self.function.tuning.memory_mb,
+        )
         response = handler(sqs_event(messages, self.function.queue_arn), context)
         if context.get_remaining_time_in_millis() == 0:
             raise _TimedOut(f"Task timed out after {timeout} seconds")
+        if not self.function.tuning.reports_batch_item_failures:
+            return frozenset()  # without ReportBatchItemFailures, Lambda ignores what the handler answers
         return batch_item_failures(response, messages)
 
     def _delete(self, messages: list[MessageTypeDef]) -> None:
@@ -323,6 +328,14 @@ class _EventSource:
                 delete_messages(self._sqs, self.function.queue_url, messages)
         except (BotoCoreError, ClientError):
             logger.exception("%s: deleting failed; the records will be delivered again", self.function.name)
+
+
+def _poller_client(function: QueueFunction) -> SQSClient:
+    """The function's poller's SQS client: every invocation's delete at once, without waiting for a
+    connection."""
+    config = Config(max_pool_connections=1 + function.tuning.maximum_concurrency)
+    client: SQSClient = environment_clients(function.access_key_id).session.client("sqs", config=config)
+    return client
 
 
 class LocalPipeline:
@@ -338,12 +351,11 @@ class LocalPipeline:
         functions = list(functions)
         if len({function.name for function in functions}) < len(functions):
             raise ValueError("two functions have the same name")
-        # Every poller and every invocation's delete at once, without waiting for a connection.
-        connections = sum(1 + function.tuning.maximum_concurrency for function in functions) + 1
-        self._sqs = sqs or boto3.client("sqs", config=Config(max_pool_connections=connections))
+        self._sqs = sqs or environment_clients().sqs
         self._stopping = threading.Event()
         self._sources = {
-            function.name: _EventSource(function, self._sqs, self._stopping) for function in functions
+            function.name: _EventSource(function, _poller_client(function), self._stopping)
+            for function in functions
         }
         self._scheduler = scheduler
         self._threads: list[threading.Thread] = []
@@ -357,25 +369,15 @@ class LocalPipeline:
         cls,
         deployment: LocalDeployment,
         *,
-        tuning: EventSourceTuning | None = None,
         extra_functions: Iterable[QueueFunction] = (),
         scheduler: LocalScheduler | None = None,
-        prepare: Callable[[QueueConsumer[Any]], None] | None = None,
+        prepare: Prepare | None = None,
     ) -> LocalPipeline:
-        """Every function the stack deploys (the catalog's actions and the lifecycle planner) and the extra
-        ones, with a scheduler on the wall clock unless another is given. `prepare` sees every worker and
-        planner the pipeline makes, before its first invocation (the chaos runner swaps their clients)."""
-
-        def prepared_worker(action: str) -> ActionWorker:
-            worker = action_worker(deployment, action)
-            if prepare:
-                prepare(worker)
-            return worker
-
+        """Every function the template declares and the extra ones, with a scheduler on the wall clock
+        unless another is given. `prepare` sees every consumer the pipeline makes."""
         return cls(
             [
-                *catalog_functions(deployment, tuning=tuning, worker_factory=prepared_worker),
-                planner_function(deployment, prepare),
+                *(local_function(function, prepare=prepare) for function in deployment.functions.values()),
                 *extra_functions,
             ],
             scheduler=scheduler or LocalScheduler(),

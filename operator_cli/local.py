@@ -238,6 +238,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             }
             console.print(f"local AWS at {deployment.endpoint_url} (user pool {deployment.user_pool_id})")
             console.print(
+                f"  the stack's synthesized template, with local edits: {'; '.join(deployment.edits)}"
+            )
+            console.print(
                 f"  export AWS_ENDPOINT_URL={deployment.endpoint_url} AWS_DEFAULT_REGION={deployment.region} "
                 "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -28,10 +29,12 @@ class ConsumerSettings(BaseModel):
     deadline_margin_ms: Annotated[int, Field(ge=0)] = Field(alias="DEADLINE_MARGIN_MS", default=10_000)
 
     @classmethod
-    def from_environment(cls) -> Self:
+    def from_environment(cls, environment: Mapping[str, str] | None = None) -> Self:
+        """From the process's environment (Lambda's), or from a function's as the local AWS holds it."""
+        environment = os.environ if environment is None else environment
         names = {field.alias for field in cls.model_fields.values() if field.alias}
         try:
-            return cls.model_validate({name: os.environ[name] for name in names if name in os.environ})
+            return cls.model_validate({name: environment[name] for name in names if name in environment})
         except ValidationError as error:
             raise RuntimeError(f"invalid environment: {describe_validation_error(error)}") from None
 
@@ -53,6 +56,6 @@ class PlannerSettings(ConsumerSettings):
     # Where the scheduler puts a deletion it could not deliver, so that none is lost unseen.
     delete_dead_letter_queue_arn: str = Field(alias="DELETE_DEAD_LETTER_QUEUE_ARN", min_length=1)
     scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", min_length=1)
-    schedule_group_name: str = Field(alias="SCHEDULE_GROUP_NAME", default="default", min_length=1)
+    schedule_group_name: str = Field(alias="SCHEDULE_GROUP_NAME", min_length=1)
     leaver_threshold: Annotated[int, Field(ge=1)] = Field(alias="LEAVER_THRESHOLD", default=50)
     leaver_window_minutes: Annotated[int, Field(ge=1)] = Field(alias="LEAVER_WINDOW_MINUTES", default=60)

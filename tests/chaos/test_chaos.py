@@ -11,7 +11,6 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 
-from chaos import drain_process
 from chaos.faults import FaultInjector, FaultPlan
 from chaos.scenarios import SCENARIOS, _has_secret, _secret_values, run_in_own_process
 from local_aws.deployment import LocalDeployment
@@ -119,4 +118,4 @@ def test_scenario_holds_its_invariants_at_a_small_size(name: str) -> None:
 
 
 def test_the_pipeline_process_gets_the_deployment_whole(deployment: LocalDeployment) -> None:
-    assert drain_process.deployment_from_json(drain_process.deployment_to_json(deployment)) == deployment
+    assert LocalDeployment.from_json(deployment.to_json()) == deployment

@@ -16,11 +16,11 @@ from deploy_check.template import (
     TemplateProblem,
     bootstrap_version_parameter,
     cognito_stand_in_edits,
-    edited_copy,
     read_template,
     referenced_layers,
     unknown_resource_edits,
 )
+from local_aws.template import edited as edited_copy
 
 LIST_DEVICES = next(spec for spec in ACTIONS if spec.name == "AdminListDevices")
 LAYER = {

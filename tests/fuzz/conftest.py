@@ -20,8 +20,7 @@ from hypothesis import settings
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.worker import ActionWorker
 from local_aws.deployment import LocalDeployment, provision
-from local_aws.lambda_sqs import configured_planner
-from local_aws.pipeline import action_worker
+from local_aws.lambda_sqs import configured_planner, environment_clients
 from local_aws.server import LocalAws
 from tests.conftest import Pipeline
 
@@ -91,7 +90,9 @@ def workers(
 
     @functools.cache
     def worker(action: str) -> ActionWorker:
-        made = action_worker(fuzz_deployment, action)
+        made = ActionWorker(action)
+        made.clients = environment_clients()
+        made.settings = fuzz_deployment.worker_settings(action)
         record_calls(made.clients.cognito_idp, "cognito-idp", cognito_calls)
         return made
 

@@ -175,8 +175,11 @@ def test_a_leaver_with_a_grace_period_is_disabled_now_and_deleted_on_schedule(
     lifecycle.run()
 
     assert user(cognito, deployment, username)["Enabled"] is False
-    schedules = boto3.client("scheduler").list_schedules(NamePrefix="delete-user-")["Schedules"]
-    details = [boto3.client("scheduler").get_schedule(Name=s["Name"]) for s in schedules]
+    # In the group the stack gives the planner, where `aws scheduler list-schedules --group-name` finds it.
+    group = deployment.outputs["DeletionScheduleGroupName"]
+    scheduler = boto3.client("scheduler")
+    schedules = scheduler.list_schedules(GroupName=group, NamePrefix="delete-user-")["Schedules"]
+    details = [scheduler.get_schedule(Name=s["Name"], GroupName=group) for s in schedules]
     (mine,) = [d for d in details if json.loads(d["Target"]["Input"])["params"]["Username"] == username]
     assert mine["Target"]["Arn"] == deployment.queues["AdminDeleteUser"].arn
     assert mine["Target"]["DeadLetterConfig"] == {"Arn": deployment.queues["AdminDeleteUser"].dead_letter_arn}
@@ -260,7 +263,7 @@ def test_a_bad_hr_event_is_rejected_with_its_reason_and_never_planned(
 def test_leavers_over_the_threshold_are_held_until_an_operator_releases_them(
     lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
 ) -> None:
-    lifecycle.planner.settings = deployment.planner_settings(leaver_threshold=1)
+    lifecycle.planner.settings = deployment.planner_settings().model_copy(update={"leaver_threshold": 1})
     usernames = [unique("mass-leaver") for _ in range(3)]
     for username in usernames:
         cognito.admin_create_user(

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from cognito_workers.worker import ActionWorker
+from cognito_workers.consumer import QueueConsumer
 from local_aws.deployment import LocalDeployment, provision
-from local_aws.pipeline import action_worker
 from local_aws.server import LocalAws
 from tests.conftest import Pipeline
 
@@ -62,19 +61,18 @@ def short_visibility(own_deployment: LocalDeployment, sqs: Any) -> Iterator[Call
 
 class Throttle:
     """Cognito answering TooManyRequestsException to calls about one user: the first `times` of them, or
-    every one. Installed on each worker the pipeline makes (`worker_factory=throttle.worker`)."""
+    every one. Installed on each worker the pipeline makes (`prepare=throttle.install`)."""
 
-    def __init__(self, deployment: LocalDeployment, username: str, times: int | None = None) -> None:
-        self._deployment = deployment
+    def __init__(self, username: str, times: int | None = None) -> None:
         self._username = username
         self._remaining = times
         self._lock = threading.Lock()
         self.answered = 0
 
-    def worker(self, action: str) -> ActionWorker:
-        worker = action_worker(self._deployment, action)
-        worker.clients.cognito_idp.meta.events.register(f"before-call.cognito-idp.{action}", self._answer)
-        return worker
+    def install(self, worker: QueueConsumer[Any]) -> None:
+        worker.clients.cognito_idp.meta.events.register(
+            f"before-call.cognito-idp.{worker.name}", self._answer
+        )
 
     def _answer(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]] | None:
         if json.loads(params["body"]).get("Username") != self._username:

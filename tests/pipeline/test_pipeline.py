@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from cognito_workers.catalog import ACTIONS
 from local_aws.deployment import LocalDeployment
 from local_aws.lambda_sqs import Handler
 from local_aws.pipeline import (
@@ -20,7 +21,6 @@ from local_aws.pipeline import (
     LocalPipeline,
     QueueFunction,
     action_function,
-    catalog_functions,
 )
 from tests.conftest import Pipeline
 from tests.pipeline.conftest import PREFIX, Throttle
@@ -29,7 +29,7 @@ GROUP = "engineering"
 
 
 def function_name(action: str) -> str:
-    return f"{PREFIX}-{action}"
+    return f"{PREFIX}-{action}"  # the template names each function after its queue
 
 
 def send(sqs: Any, deployment: LocalDeployment, action: str, **params: Any) -> str:
@@ -87,7 +87,7 @@ def test_commands_for_several_actions_are_drained_with_their_effects(
         *(send(sqs, own_deployment, "AdminDisableUser", Username=u) for u in movers[:2]),
     ]
 
-    stats = LocalPipeline(catalog_functions(own_deployment)).drain(timeout_s=60)
+    stats = LocalPipeline(action_function(own_deployment, spec.name) for spec in ACTIONS).drain(timeout_s=60)
 
     assert {
         name: (s.records_received, s.records_succeeded, s.records_failed, s.errors)
@@ -120,11 +120,11 @@ def test_a_throttled_record_comes_back_after_its_visibility_timeout_and_is_appli
 ) -> None:
     short_visibility("AdminDisableUser")
     first, throttled, last = existing_users(cognito, own_deployment, unique, 3)
-    throttle = Throttle(own_deployment, throttled, times=2)
+    throttle = Throttle(throttled, times=2)
     correlation_id = {
         u: send(sqs, own_deployment, "AdminDisableUser", Username=u) for u in (first, throttled, last)
     }
-    function = action_function(own_deployment, "AdminDisableUser", worker_factory=throttle.worker)
+    function = action_function(own_deployment, "AdminDisableUser", prepare=throttle.install)
 
     stats = LocalPipeline([function]).drain(timeout_s=30)
 
@@ -148,9 +148,9 @@ def test_a_record_failing_at_every_delivery_ends_in_the_dlq_after_max_receive_co
 ) -> None:
     short_visibility("AdminDisableUser")
     (username,) = existing_users(cognito, own_deployment, unique, 1)
-    throttle = Throttle(own_deployment, username)
+    throttle = Throttle(username)
     correlation_id = send(sqs, own_deployment, "AdminDisableUser", Username=username)
-    function = action_function(own_deployment, "AdminDisableUser", worker_factory=throttle.worker)
+    function = action_function(own_deployment, "AdminDisableUser", prepare=throttle.install)
 
     stats = LocalPipeline([function]).drain(timeout_s=30)
 
