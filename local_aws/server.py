@@ -17,6 +17,9 @@ Local tooling routes (JSON over HTTP, under /_local/; `LocalAws` wraps them):
   {"enforced", "allowed", "throttled"}, the calls let through and throttled per quota category.
 - GET /_local/requests: {"counts"}, the AWS requests answered per operation (see request_counts, throttled
   ones included); DELETE zeroes them.
+- GET /_local/calls: {"calls": [{"principal", "action", "resource", "condition_key", "condition_value",
+  "count"}]}, each request seen
+  as IAM sees it (see access_log); DELETE forgets them.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from moto.moto_server.werkzeug_app import (
 )
 
 from local_aws import cognito_extensions, dynamodb_atomicity, moto_speedups, sqs_extensions
+from local_aws.access_log import AccessLog, Call
 from local_aws.cognito_extensions import DeliveryCounts
 from local_aws.http_server import ThreadedWsgiServer
 from local_aws.quotas import QuotaEnforcer, WsgiApp
@@ -142,6 +146,18 @@ class LocalAws:
     def reset_request_counts(self) -> None:
         self._tooling("DELETE", "requests")
 
+    def calls(self) -> list[Call]:
+        """Every (principal, IAM action, resource) the server answered so far, or since the last reset."""
+        return [
+            Call(
+                row["principal"], row["action"], row["resource"], row["condition_key"], row["condition_value"]
+            )
+            for row in self._tooling("GET", "calls")["calls"]
+        ]
+
+    def reset_calls(self) -> None:
+        self._tooling("DELETE", "calls")
+
     def stop(self) -> None:
         if self._process.poll() is None:
             self._process.terminate()
@@ -197,15 +213,17 @@ def start_local_aws(port: int = 0, region: str = REGION) -> LocalAws:
 
 
 def _with_tooling(quotas: QuotaEnforcer) -> WsgiApp:
-    """moto's WSGI app behind the quota enforcer and the request counter, with the /_local/ routes answered
-    before them."""
+    """moto's WSGI app behind the quota enforcer, the request counter and the access log, with the /_local/
+    routes answered before them."""
     requests = RequestCounter(quotas)
+    access = AccessLog(requests)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
         if not path.startswith(TOOLING_PREFIX):
-            return requests(environ, start_response)
-        status, answer = _tooling_answer(environ, path.removeprefix(TOOLING_PREFIX), quotas, requests)
+            return access(environ, start_response)
+        route = path.removeprefix(TOOLING_PREFIX)
+        status, answer = _tooling_answer(environ, route, quotas, requests, access)
         payload = json.dumps(answer).encode()
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
         return [payload]
@@ -214,7 +232,7 @@ def _with_tooling(quotas: QuotaEnforcer) -> WsgiApp:
 
 
 def _tooling_answer(
-    environ: dict[str, Any], route: str, quotas: QuotaEnforcer, requests: RequestCounter
+    environ: dict[str, Any], route: str, quotas: QuotaEnforcer, requests: RequestCounter, access: AccessLog
 ) -> tuple[str, dict[str, Any]]:
     method = environ["REQUEST_METHOD"]
     length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -251,6 +269,11 @@ def _tooling_answer(
         return "200 OK", {"counts": requests.counts()}
     if (method, route) == ("DELETE", "requests"):
         requests.reset()
+        return "200 OK", {}
+    if (method, route) == ("GET", "calls"):
+        return "200 OK", {"calls": access.calls()}
+    if (method, route) == ("DELETE", "calls"):
+        access.reset()
         return "200 OK", {}
     return "404 Not Found", {"error": "UnknownRoute", "message": f"{method} {TOOLING_PREFIX}{route}"}
 
