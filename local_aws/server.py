@@ -200,6 +200,9 @@ def start_local_aws(port: int = 0, region: str = REGION) -> LocalAws:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        # Out of the starter's process group: a terminal's Ctrl-C reaches the starter alone, which stops its
+        # clients before the server (closing stdin, or stop()).
+        start_new_session=True,
     )
     assert process.stdout is not None
     ready = threading.Timer(STARTUP_TIMEOUT_SECONDS, process.kill)
