@@ -39,7 +39,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from cognito_workers.consumer import QueueConsumer
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
@@ -249,6 +249,12 @@ class _EventSource:
                     busy = self._invoking > 0
                 try:
                     messages = self._receive_batch(long_poll=not busy)
+                except EndpointConnectionError as error:
+                    # The local AWS is gone: one line says it, a traceback would tell nothing more.
+                    if not self._stopping.is_set():
+                        logger.error("%s: receiving failed: %s", self.function.name, error)
+                    self._stopping.wait(LONG_POLL_SECONDS)
+                    continue
                 except (BotoCoreError, ClientError):
                     logger.exception("%s: receiving failed", self.function.name)
                     self._stopping.wait(LONG_POLL_SECONDS)
