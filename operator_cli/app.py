@@ -2,6 +2,10 @@
 usual AWS credentials and region) or a local endpoint (`--endpoint-url`, or AWS_ENDPOINT_URL).
 
 Exit codes: 0 done, 1 the work failed (a check did not hold, AWS refused), 2 bad input or usage.
+
+Importing it loads neither the Lambda runtime (Powertools, X-Ray) nor the local AWS: a command imports what
+it needs when it runs, so that every command starts fast and the account commands work installed as a
+package, without the source checkout (see operator_cli/defaults.py).
 """
 
 from __future__ import annotations
@@ -23,12 +27,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cognito_workers.catalog import PLANNER, ResourceNames
-from cognito_workers.consumer import put_in_batches
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import plan_for
-from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, PREFIX
+from operator_cli import defaults
+from operator_cli.audit import AuditQueue, audit_line
 from operator_cli.hr_files import HrEventRecord, HrFileError, read_hr_events
-from operator_cli.schemas import contract_models, contract_schema
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 LOCAL_REGION = "us-east-1"
+# The local deployment's queue collecting the audit stream is named after the stack (local_aws/deployment.py).
+LOCAL_OUTCOMES_QUEUE = "{stack_name}-outcomes"
 
 console = Console()
 errors = Console(stderr=True)
@@ -99,6 +104,9 @@ def put_events_in_batches(
 ) -> int:
     """Put events as many per call as PutEvents takes, telling `on_batch` how many each call put; return how
     many EventBridge refused."""
+    # The workers' own batching loop; its module loads the Lambda runtime, so only when events are put.
+    from cognito_workers.consumer import put_in_batches
+
     refused = 0
     for answer in put_in_batches(events, entries):  # type: ignore[arg-type]  # the CLI's entries are plain dicts
         refused += answer.get("FailedEntryCount", 0)
@@ -107,11 +115,27 @@ def put_events_in_batches(
     return refused
 
 
-def hr_entries(records: Sequence[HrEventRecord], bus: str, source: str = HR_SOURCE) -> list[dict[str, Any]]:
+def hr_entries(
+    records: Sequence[HrEventRecord], bus: str, source: str = defaults.HR_SOURCE.stack_value
+) -> list[dict[str, Any]]:
     return [
         {"EventBusName": bus, "Source": source, "DetailType": r.detail_type, "Detail": json.dumps(r.detail)}
         for r in records
     ]
+
+
+def print_json(value: Any) -> None:
+    """Machine-readable output: one JSON document per line, never wrapped or coloured."""
+    sys.stdout.write(json.dumps(value) + "\n")
+    sys.stdout.flush()
+
+
+def table(title: str, *columns: str, right: Sequence[str] = ()) -> Table:
+    """A table whose cells fold onto more lines when the terminal is narrow, never cut."""
+    made = Table(title=title)
+    for column in columns:
+        made.add_column(column, justify="right" if column in right else "left", overflow="fold")
+    return made
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -127,33 +151,41 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise UsageProblem("plan only computes (--dry-run); `publish` applies")
     records = read_hr_events(Path(args.file))
     now = datetime.datetime.now(datetime.UTC)
-    for number, record in enumerate(records, start=1):
-        event = parse_lifecycle_event(record.detail_type, record.detail)
-        plan = plan_for(event, plan_id=f"dry-run-{number}", event_time=now)
-        table = Table(title=f"{record.detail_type} {plan.username} (employee {plan.employee_id})")
-        table.add_column("stage", justify="right")
-        table.add_column("does")
+    plans = [
+        plan_for(parse_lifecycle_event(r.detail_type, r.detail), plan_id=f"dry-run-{number}", event_time=now)
+        for number, r in enumerate(records, start=1)
+    ]
+    if args.output == "json":
+        print_json([plan.model_dump(mode="json") for plan in plans])
+        return EXIT_OK
+    for plan in plans:
+        stages = table(f"{plan.event_type} {plan.username} (employee {plan.employee_id})", "stage", "does")
         for index, stage in enumerate(plan.stages):
-            table.add_row(str(index), stage.describe())
-        console.print(table)
+            stages.add_row(str(index), stage.describe())
+        console.print(stages)
     console.print(f"{len(records)} plans computed; nothing was applied")
     return EXIT_OK
 
 
+COUNTS = ("waiting", "in flight", "in DLQ")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     aws = Aws(args.endpoint_url, args.prefix)
-    table = Table(title=f"queues of {aws.names.prefix}")
-    for column in ("function", "waiting", "in flight", "in DLQ"):
-        table.add_column(column, justify="left" if column == "function" else "right")
-    totals = [0, 0, 0]
+    rows = {}
     for function in aws.names.functions:
-        queue = _depths(aws, aws.names.queue(function))
-        dead = _depths(aws, aws.names.dead_letter_queue(function))
-        row = [queue[0], queue[1], dead[0] + dead[1]]
-        totals = [a + b for a, b in zip(totals, row, strict=True)]
-        table.add_row(function, *(str(value) for value in row))
-    table.add_row("total", *(str(value) for value in totals), style="bold")
-    console.print(table)
+        waiting, in_flight = _depths(aws, aws.names.queue(function))
+        dead = sum(_depths(aws, aws.names.dead_letter_queue(function)))
+        rows[function] = {"waiting": waiting, "inFlight": in_flight, "inDlq": dead}
+    if args.output == "json":
+        print_json({"prefix": aws.names.prefix, "functions": rows})
+        return EXIT_OK
+    depths = table(f"queues of {aws.names.prefix}", "function", *COUNTS, right=COUNTS)
+    for function, counts in rows.items():
+        depths.add_row(function, *(str(value) for value in counts.values()))
+    totals = [sum(counts[key] for counts in rows.values()) for key in ("waiting", "inFlight", "inDlq")]
+    depths.add_row("total", *(str(value) for value in totals), style="bold")
+    console.print(depths)
     return EXIT_OK
 
 
@@ -198,24 +230,33 @@ def _attribute(message: dict[str, Any], name: str) -> str:
     return str(message.get("MessageAttributes", {}).get(name, {}).get("StringValue", ""))
 
 
+def _dead_letter(message: dict[str, Any]) -> dict[str, Any]:
+    """A DLQ message as the CLI shows it: its attributes' values and its body (parsed when it is JSON)."""
+    return {
+        "messageId": message["MessageId"],
+        "attributes": {
+            name: value.get("StringValue") for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "body": _json_or_text(message["Body"]),
+    }
+
+
 def cmd_dlq_list(args: argparse.Namespace) -> int:
     aws = Aws(args.endpoint_url, args.prefix)
     _check_function(aws, args.function)
     messages = _peek(aws, aws.queue_url(aws.names.dead_letter_queue(args.function)), args.max)
-    if args.json:
-        console.print_json(json.dumps(messages))
+    if args.output == "json":
+        print_json([_dead_letter(message) for message in messages])
         return EXIT_OK
-    table = Table(title=f"DLQ of {args.function}")
-    for column in ("message id", "outcome", "error code", "reason"):
-        table.add_column(column)
+    letters = table(f"DLQ of {args.function}", "message id", "outcome", "error code", "reason")
     for message in messages:
-        table.add_row(
+        letters.add_row(
             message["MessageId"],
             _attribute(message, "Outcome") or "(redriven by SQS)",
             _attribute(message, "ErrorCode"),
             _attribute(message, "ErrorMessage"),
         )
-    console.print(table)
+    console.print(letters)
     console.print(f"{len(messages)} shown")
     return EXIT_OK
 
@@ -226,10 +267,11 @@ def cmd_dlq_show(args: argparse.Namespace) -> int:
     messages = _peek(aws, aws.queue_url(aws.names.dead_letter_queue(args.function)), 1000)
     for message in messages:
         if message["MessageId"] == args.message_id:
-            attributes = {
-                name: value.get("StringValue") for name, value in message.get("MessageAttributes", {}).items()
-            }
-            console.print_json(json.dumps({"attributes": attributes, "body": _json_or_text(message["Body"])}))
+            shown = _dead_letter(message)
+            if args.output == "json":
+                print_json(shown)
+            else:
+                console.print_json(json.dumps(shown))
             return EXIT_OK
     raise UsageProblem(f"message {args.message_id} is not in the DLQ of {args.function}")
 
@@ -258,11 +300,36 @@ def cmd_dlq_redrive(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def release_entry(bus: str, *, operator: str, reason: str) -> dict[str, Any]:
+def cmd_outcomes(args: argparse.Namespace) -> int:
+    aws = Aws(args.endpoint_url, args.prefix)
+    if args.queue_url:
+        url = args.queue_url
+    elif aws.is_local:
+        url = aws.queue_url(LOCAL_OUTCOMES_QUEUE.format(stack_name=args.stack_name))
+    else:
+        raise UsageProblem(
+            "in AWS the stack keeps no queue of the audit stream: subscribe one to the bus with a rule on "
+            "the outcome source (the README's operator CLI section shows how) and pass its --queue-url"
+        )
+    stream = AuditQueue(aws.sqs, url, args.correlation_id)
+    try:
+        for event in stream.read(follow=args.follow):
+            if args.output == "json":
+                print_json(event)
+            else:
+                console.print(audit_line(event), markup=False, highlight=False, soft_wrap=True)
+    except KeyboardInterrupt:
+        pass  # --follow ends with Ctrl-C
+    finally:
+        stream.release()
+    return EXIT_OK
+
+
+def release_entry(bus: str, *, source: str, operator: str, reason: str) -> dict[str, Any]:
     """The PutEvents entry that releases the planner's deprovisioning hold."""
     return {
         "EventBusName": bus,
-        "Source": OPERATOR_SOURCE,
+        "Source": source,
         "DetailType": PLANNER.release_detail_type,
         "Detail": json.dumps({"releasedBy": operator, "reason": reason}),
     }
@@ -270,7 +337,8 @@ def release_entry(bus: str, *, operator: str, reason: str) -> dict[str, Any]:
 
 def cmd_release(args: argparse.Namespace) -> int:
     aws = Aws(args.endpoint_url, args.prefix)
-    if aws.put_events([release_entry(aws.names.bus, operator=args.operator, reason=args.reason)]):
+    entry = release_entry(aws.names.bus, source=args.source, operator=args.operator, reason=args.reason)
+    if aws.put_events([entry]):
         errors.print("EventBridge refused the release event")
         return EXIT_FAILED
     console.print("released: the planner resumes the held deprovisioning")
@@ -278,26 +346,53 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
+    # The contracts' models include the planner's, whose module loads the Lambda runtime.
+    from operator_cli.schemas import contract_models, contract_schema
+
     if args.name is None:
         for name in contract_models():
             console.print(name)
         return EXIT_OK
     if args.name not in contract_models():
         raise UsageProblem(f"no contract named {args.name!r}; `schema` lists them")
-    console.print_json(json.dumps(contract_schema(args.name)))
+    print_json(contract_schema(args.name))
     return EXIT_OK
 
 
 def _local_command(name: str) -> Callable[[argparse.Namespace], int]:
-    """A command of operator_cli.local, imported only when run: moto is for local commands alone."""
+    """A command of operator_cli.local, imported only when run: it needs the local AWS (moto) and the stack's
+    source (app.py and cdk.json, to synthesize the template the local AWS is provisioned from)."""
 
     def run(args: argparse.Namespace) -> int:
+        from local_aws.context import CDK_JSON
+
+        if not CDK_JSON.is_file():
+            raise UsageProblem(
+                f"{args.command} runs a local AWS provisioned from the stack's source, which an installed "
+                f"package does not hold ({CDK_JSON} is missing): run it from a source checkout "
+                "(`make setup`, then .venv/bin/cognito-lifecycle)"
+            )
         command: Callable[[argparse.Namespace], int] = getattr(
             importlib.import_module("operator_cli.local"), name
         )
         return command(args)
 
     return run
+
+
+def _aws_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--endpoint-url", help="a local endpoint (default: $AWS_ENDPOINT_URL, else AWS)")
+    prefix_help = defaults.PREFIX.help("the deployment's resource prefix")
+    sub.add_argument("--prefix", default=defaults.PREFIX.value, help=prefix_help)
+
+
+def _output_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text for people, or json: one JSON document per line, never wrapped",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -310,8 +405,7 @@ def parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         if aws:
-            sub.add_argument("--endpoint-url", help="a local endpoint (default: AWS_ENDPOINT_URL, else AWS)")
-            sub.add_argument("--prefix", default=PREFIX, help="the deployment's resource prefix")
+            _aws_options(sub)
         return sub
 
     demo = command(
@@ -322,6 +416,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = command("serve", _local_command("cmd_serve"), "keep a local AWS with the pipeline up", aws=False)
     serve.add_argument("--port", type=int, default=4566)
+    serve.add_argument(
+        "--quiet", action="store_true", help="log the plans and what needs attention, not every outcome"
+    )
 
     run = command(
         "run", _local_command("cmd_run"), "publish a file on a fresh local AWS, drain, summarize", aws=False
@@ -330,9 +427,31 @@ def parser() -> argparse.ArgumentParser:
 
     publish = command("publish", cmd_publish, "publish HR events from a JSON or CSV file")
     publish.add_argument("file", help="HR events: .json or .csv")
-    publish.add_argument("--source", default=HR_SOURCE, help="the events' source")
+    publish.add_argument(
+        "--source", default=defaults.HR_SOURCE.value, help=defaults.HR_SOURCE.help("the events' source")
+    )
 
-    command("status", cmd_status, "queue depths, in flight and DLQ counts per function")
+    _output_option(command("status", cmd_status, "queue depths, in flight and DLQ counts per function"))
+
+    outcomes = command(
+        "outcomes",
+        cmd_outcomes,
+        "the audit stream: every outcome and plan event, read (and removed) from a queue subscribed to it",
+    )
+    outcomes.add_argument("--follow", action="store_true", help="keep reading until Ctrl-C")
+    outcomes.add_argument(
+        "--correlation-id",
+        help="only this command's or plan's events (a plan's id is its HR event's id); others stay queued",
+    )
+    outcomes.add_argument(
+        "--queue-url", help="the queue subscribed to the outcome source (default: the local AWS's own)"
+    )
+    outcomes.add_argument(
+        "--stack-name",
+        default=defaults.STACK_NAME.value,
+        help=defaults.STACK_NAME.help("the local deployment's stack, which names its outcomes queue"),
+    )
+    _output_option(outcomes)
 
     dlq = command("dlq", lambda _: EXIT_USAGE, "inspect and redrive dead-letter queues", aws=False)
     dlq_commands = dlq.add_subparsers(dest="dlq_command", required=True)
@@ -344,21 +463,27 @@ def parser() -> argparse.ArgumentParser:
         sub = dlq_commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(handler=handler)
         sub.add_argument("function", help="an action (e.g. AdminCreateUser) or LifecyclePlanner")
-        sub.add_argument("--endpoint-url")
-        sub.add_argument("--prefix", default=PREFIX)
+        _aws_options(sub)
         if name == "list":
             sub.add_argument("--max", type=int, default=50)
-            sub.add_argument("--json", action="store_true", help="the messages as JSON")
         if name == "show":
             sub.add_argument("message_id")
+        if name != "redrive":
+            _output_option(sub)
 
     plan = command("plan", cmd_plan, "compute the plans of HR events without applying them", aws=False)
     plan.add_argument("file", help="HR events: .json or .csv")
     plan.add_argument("--dry-run", action="store_true", help="required: plans are only ever computed here")
+    _output_option(plan)
 
     release = command("release", cmd_release, "release the deprovisioning hold")
     release.add_argument("--operator", default=os.environ.get("USER", "operator"))
     release.add_argument("--reason", default="")
+    release.add_argument(
+        "--source",
+        default=defaults.OPERATOR_SOURCE.value,
+        help=defaults.OPERATOR_SOURCE.help("the source the planner's rule takes a release from"),
+    )
 
     schema = command("schema", cmd_schema, "print the JSON Schema of a contract, or list them", aws=False)
     schema.add_argument("name", nargs="?")

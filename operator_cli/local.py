@@ -5,24 +5,33 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
+import sys
 import threading
 import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 from rich.table import Table
 
 from cognito_workers.consumer import QueueConsumer
 from cognito_workers.observability import logger
-from local_aws.deployment import HR_SOURCE, SANDBOX_GROUPS, LocalDeployment, provision
+from local_aws.deployment import (
+    HR_SOURCE,
+    OPERATOR_SOURCE,
+    OUTCOME_SOURCE,
+    SANDBOX_GROUPS,
+    LocalDeployment,
+    provision,
+)
 from local_aws.pipeline import FunctionStats, LocalPipeline
 from local_aws.roster import Roster, generate_roster, verify_pool
-from local_aws.server import LocalAws, start_local_aws
+from local_aws.server import FAKE_CREDENTIALS, LocalAws, start_local_aws
 from operator_cli.app import (
     EXIT_FAILED,
     EXIT_OK,
@@ -32,13 +41,19 @@ from operator_cli.app import (
     put_events_in_batches,
     queue_depths,
     release_entry,
+    table,
 )
+from operator_cli.audit import ATTENTION, AuditQueue, audit_line, is_plan_event
 from operator_cli.hr_files import read_hr_events
 
 DRAIN_TIMEOUT_SECONDS = 600
-# How often the outcomes are read while the pipeline runs.
+# How often the outcomes are read, and the progress shown, while the pipeline runs.
 OUTCOMES_READ_SECONDS = 1.0
+# Without a terminal, a progress line this often (and one when the drain ends).
+PLAIN_PROGRESS_SECONDS = 5.0
 SERVING = "serving; Ctrl-C stops it"
+
+T = TypeVar("T")
 
 
 def quiet_local_workers(log_level: str = "ERROR") -> None:
@@ -88,11 +103,52 @@ def pipeline_drain(
     LocalPipeline.for_deployment)."""
 
     def drain() -> FunctionStats:
-        pipeline = LocalPipeline.for_deployment(deployment, prepare=prepare)
-        with console.status("running the pipeline until every queue is empty"):
-            return pipeline.drain(timeout_s=DRAIN_TIMEOUT_SECONDS)
+        return LocalPipeline.for_deployment(deployment, prepare=prepare).drain(
+            timeout_s=DRAIN_TIMEOUT_SECONDS
+        )
 
     return drain
+
+
+class DrainProgress:
+    """How far a drain has got: commands done, waiting or in flight, dead-lettered, and the rate. On a
+    terminal one line kept up to date; otherwise a plain line every PLAIN_PROGRESS_SECONDS and at the end."""
+
+    def __init__(self, deployment: LocalDeployment) -> None:
+        self._queues = [function.queue for function in deployment.functions.values()]
+        self._sqs = boto3.client("sqs")
+        self._started = time.perf_counter()
+        self._last_line = self._started
+
+    def line(self, commands: int) -> str:
+        queued = dead = 0
+        for queue in self._queues:
+            queued += sum(queue_depths(self._sqs, queue.url))
+            dead += sum(queue_depths(self._sqs, queue.dead_letter_url))
+        rate = commands / (time.perf_counter() - self._started)
+        return (
+            f"{commands} commands done, {queued} waiting or in flight, {dead} dead-lettered, "
+            f"{rate:.0f} commands/s"
+        )
+
+    @contextmanager
+    def shown(self) -> Iterator[Callable[[int], None]]:
+        """A function to call with the commands done so far, while the drain runs."""
+        if console.is_terminal:
+            with console.status("draining") as status:
+                yield lambda commands: status.update(f"draining: {self.line(commands)}")
+            return
+        done = 0
+
+        def update(commands: int) -> None:
+            nonlocal done
+            done = commands
+            if time.perf_counter() - self._last_line >= PLAIN_PROGRESS_SECONDS:
+                self._last_line = time.perf_counter()
+                console.print(f"draining: {self.line(commands)}")
+
+        yield update
+        console.print(f"drained: {self.line(done)}")
 
 
 class Outcomes:
@@ -102,6 +158,7 @@ class Outcomes:
     def __init__(self, deployment: LocalDeployment) -> None:
         self._deployment = deployment
         self._sqs = boto3.client("sqs")
+        self._progress = DrainProgress(deployment)  # over every drain of these outcomes
         self.per_function: dict[str, Counter[str]] = {}
         self.totals: Counter[str] = Counter()
         self.events: list[dict[str, Any]] = []  # every event read, in the order read
@@ -113,54 +170,58 @@ class Outcomes:
 
     @contextmanager
     def collecting(self) -> Iterator[None]:
-        """Read the outcomes in the background while the pipeline runs, and the rest once it has drained:
-        the queue stays shallow, and the reading overlaps the pipeline's work instead of following it (7,000
-        events read after the 1,000-joiner demo had drained took 13 s)."""
+        """Read the outcomes in the background while the pipeline runs, and the rest once it has drained,
+        showing the drain's progress: the queue stays shallow, and the reading overlaps the pipeline's work
+        instead of following it (7,000 events read after the 1,000-joiner demo had drained took 13 s)."""
         stop = threading.Event()
+        with self._progress.shown() as progress:
 
-        def keep_reading() -> None:
-            while not stop.wait(OUTCOMES_READ_SECONDS):
+            def keep_reading() -> None:
+                while not stop.wait(OUTCOMES_READ_SECONDS):
+                    self.collect()
+                    progress(self.commands)
+
+            reader = threading.Thread(target=keep_reading, name="outcomes", daemon=True)
+            reader.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                reader.join()
                 self.collect()
-
-        reader = threading.Thread(target=keep_reading, name="outcomes", daemon=True)
-        reader.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            reader.join()
-            self.collect()
+                progress(self.commands)
 
     def collect(self) -> None:
-        queue_url = self._deployment.outcomes_queue_url
-        while messages := self._sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
-            "Messages", []
-        ):
-            for message in messages:
-                event = json.loads(message["Body"])
-                self.events.append(event)
-                function = event["detail"].get("action") or "LifecyclePlanner"
-                self.per_function.setdefault(function, Counter())[event["detail-type"]] += 1
-                self.totals[event["detail-type"]] += 1
-            self._sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
-            )
+        # moto answers a receive from the whole queue at once: no need to wait on an empty answer.
+        queue = AuditQueue(self._sqs, self._deployment.outcomes_queue_url, wait_seconds=0)
+        for event in queue.read(follow=False):
+            self.events.append(event)
+            function = event["detail"].get("action") or "LifecyclePlanner"
+            self.per_function.setdefault(function, Counter())[event["detail-type"]] += 1
+            self.totals[event["detail-type"]] += 1
 
     def table(self) -> Table:
         columns = ("succeeded", "skipped", "rejected", "failed", "in DLQ")
         kinds = ("Succeeded", "Skipped", "Rejected", "Failed")
-        table = Table(title="outcomes per function")
-        table.add_column("function")
-        for column in columns:
-            table.add_column(column, justify="right")
+        per_function = table("outcomes per function", "function", *columns, right=columns)
         for function in sorted(self.per_function):
             counts = self.per_function[function]
             queues = self._deployment.queues.get(function, self._deployment.planner_queue)
             waiting, in_flight = queue_depths(self._sqs, queues.dead_letter_url)
             row = [sum(n for kind_name, n in counts.items() if kind_name.endswith(kind)) for kind in kinds]
-            table.add_row(function, *(str(n) for n in row), str(waiting + in_flight))
-        return table
+            per_function.add_row(function, *(str(n) for n in row), str(waiting + in_flight))
+        return per_function
+
+
+def drained(
+    deployment: LocalDeployment, entries: list[dict[str, Any]], drain: Drain
+) -> tuple[Outcomes, FunctionStats]:
+    """The events published, then the pipeline drained (`drain`), with the outcomes read as they come."""
+    outcomes = Outcomes(deployment)
+    publish(entries)
+    with outcomes.collecting():
+        stats = drain()
+    return outcomes, stats
 
 
 def run_roster(
@@ -171,16 +232,17 @@ def run_roster(
     pipeline drained again."""
     drain = drain or pipeline_drain(deployment)
     started = time.perf_counter()
-    outcomes = Outcomes(deployment)
-    publish(hr_entries(roster.events, deployment.event_bus_name))
-    with outcomes.collecting():
-        stats = drain()
+    entries = hr_entries(roster.events, deployment.event_bus_name, HR_SOURCE)
+    outcomes, stats = drained(deployment, entries, drain)
     if held := outcomes.totals["PlanHeld"]:
         console.print(
             f"{held} leavers held by the safety threshold (leaverThreshold in cdk.json); releasing them as "
             "`cognito-lifecycle release` does"
         )
-        publish([release_entry(deployment.event_bus_name, operator="demo", reason="generated roster")])
+        release = release_entry(
+            deployment.event_bus_name, source=OPERATOR_SOURCE, operator="demo", reason="generated roster"
+        )
+        publish([release])
         with outcomes.collecting():
             stats += drain()
     return outcomes, stats, time.perf_counter() - started
@@ -213,41 +275,108 @@ def cmd_run(args: argparse.Namespace) -> int:
     records = read_hr_events(Path(args.file))
     with local_deployment() as deployment:
         started = time.perf_counter()
-        publish(hr_entries(records, deployment.event_bus_name))
-        stats = pipeline_drain(deployment)()
+        entries = hr_entries(records, deployment.event_bus_name, HR_SOURCE)
+        outcomes, stats = drained(deployment, entries, pipeline_drain(deployment))
         elapsed = time.perf_counter() - started
-        outcomes = Outcomes(deployment)
-        outcomes.collect()
         console.print(outcomes.table())
     console.print(f"{len(records)} HR events drained in {elapsed:.1f} s ({stats.records_received} records)")
     return EXIT_OK
 
 
+def copyable(command: str) -> None:
+    """A command to copy into a shell: printed whole on one line whatever the terminal's width (a terminal
+    folds a long line for the eye only; a copy of it is still one line), and without markup."""
+    console.print(command, soft_wrap=True, markup=False, highlight=False)
+
+
+def client_commands(deployment: LocalDeployment) -> list[str]:
+    """What an operator types in another shell to drive the served local AWS with the AWS CLI."""
+    variables = {"AWS_ENDPOINT_URL": deployment.endpoint_url, "AWS_DEFAULT_REGION": deployment.region}
+    variables |= {name: FAKE_CREDENTIALS[name] for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+    entry = {
+        "EventBusName": deployment.event_bus_name,
+        "Source": HR_SOURCE,
+        "DetailType": "EmployeeOnboarded",
+        "Detail": json.dumps({"employeeId": "E1", "email": "e1@example.com", "sendInvitation": False}),
+    }
+    return [
+        "export " + " ".join(f"{name}={shlex.quote(value)}" for name, value in variables.items()),
+        f"aws events put-events --entries {shlex.quote(json.dumps([entry]))}",
+        f"{shlex.quote(cli_path())} outcomes --follow",
+    ]
+
+
+def cli_path() -> str:
+    """This CLI as a shell runs it: its script beside the interpreter (installed), else the module."""
+    script = Path(sys.executable).with_name("cognito-lifecycle")
+    return str(script) if script.is_file() else f"{sys.executable} -m operator_cli"
+
+
+def subscribed_queue(deployment: LocalDeployment, name: str) -> str:
+    """A queue of its own subscribed to the audit stream, as an operator subscribes one in AWS: a rule on the
+    outcome source with the queue as its target."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = deployment.event_bus_name
+    events.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [OUTCOME_SOURCE]}))
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    return str(url)
+
+
+@contextmanager
+def audit_log(deployment: LocalDeployment, *, quiet: bool) -> Iterator[None]:
+    """One line per audit event while serving (with `quiet`, the plans' and what needs attention), read
+    from a queue of serve's own: the outcomes queue stays whole for `cognito-lifecycle outcomes`."""
+    queue_url = subscribed_queue(deployment, f"{deployment.event_bus_name}-serve-log")
+    stream = AuditQueue(boto3.client("sqs"), queue_url)
+    stopping = threading.Event()
+
+    def log() -> None:
+        for event in stream.read(follow=True, stopping=stopping):
+            if not quiet or is_plan_event(event) or event["detail-type"] in ATTENTION:
+                console.print(audit_line(event), markup=False, highlight=False, soft_wrap=True)
+
+    reader = threading.Thread(target=log, name="audit-log", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        reader.join()
+
+
+@contextmanager
+def announced_stop(what: str, context: AbstractContextManager[T]) -> Iterator[T]:
+    """The context, with one line once it has stopped (however it stopped, once it had started)."""
+    started = False
+    try:
+        with context as value:
+            started = True
+            yield value
+    finally:
+        if started:
+            console.print(f"stopped {what}")
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         with (
-            local_deployment(port=args.port, log_level="WARNING") as deployment,
-            LocalPipeline.for_deployment(deployment),
+            announced_stop("the local AWS", local_deployment(args.port, log_level="WARNING")) as deployment,
+            announced_stop("the pipeline", LocalPipeline.for_deployment(deployment)),
+            announced_stop("the audit log", audit_log(deployment, quiet=args.quiet)),
         ):
-            detail = json.dumps({"employeeId": "E1", "email": "e1@example.com", "sendInvitation": False})
-            entry = {
-                "EventBusName": deployment.event_bus_name,
-                "Source": HR_SOURCE,
-                "DetailType": "EmployeeOnboarded",
-                "Detail": detail,
-            }
             console.print(f"local AWS at {deployment.endpoint_url} (user pool {deployment.user_pool_id})")
             console.print(
-                f"  the stack's synthesized template, with local edits: {'; '.join(deployment.edits)}"
+                f"  the stack's synthesized template, with local edits: {'; '.join(deployment.edits)}",
+                markup=False,
             )
-            console.print(
-                f"  export AWS_ENDPOINT_URL={deployment.endpoint_url} AWS_DEFAULT_REGION={deployment.region} "
-                "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
-            )
-            console.print(f"  aws events put-events --entries '{json.dumps([entry])}'")
+            console.print("  from another shell:")
+            for command in client_commands(deployment):
+                copyable(command)
             console.print(SERVING)
             console.file.flush()  # a supervisor reading the pipe waits for this line
             threading.Event().wait()
     except KeyboardInterrupt:
-        console.print("stopped")
+        pass  # Ctrl-C: each part has said it stopped
     return EXIT_OK

@@ -8,13 +8,15 @@ from typing import Any
 
 import pytest
 
+from cognito_workers.catalog import ResourceNames
 from local_aws.deployment import PREFIX
 from local_aws.server import LocalAws
 from operator_cli import app
 from operator_cli.app import EXIT_OK, EXIT_USAGE, main
+from tests.cli.queues import take_all
 from tests.conftest import Pipeline
 
-AWS_COMMANDS = ("publish", "status", "release", "dlq")
+AWS_COMMANDS = ("publish", "status", "release", "dlq", "outcomes")
 
 
 @pytest.fixture
@@ -27,7 +29,9 @@ def cli(
     """Runs the CLI against the local endpoint and returns (exit code, the CLI's own output, errors)."""
     monkeypatch.setattr(app.console, "width", 200)
     monkeypatch.setattr(app.errors, "width", 200)
-    pipeline.dead_letters("AdminGetUser")  # each test starts from an empty DLQ
+    # Each test starts from an empty DLQ and planner queue, whatever ran before it.
+    pipeline.dead_letters("AdminGetUser")
+    take_all(pipeline.sqs, pipeline.deployment.planner_queue.url)
 
     def run(*args: str) -> tuple[int, str, str]:
         capsys.readouterr()  # what the workers printed before
@@ -65,11 +69,8 @@ def test_publish_puts_valid_events_on_the_bus(
 
     assert code == EXIT_OK
     assert "published 1 of 1" in out
-    messages = pipeline.sqs.receive_message(
-        QueueUrl=pipeline.deployment.planner_queue.url, MaxNumberOfMessages=10
-    )
-    bodies = [json.loads(m["Body"]) for m in messages["Messages"]]
-    (mine,) = [b for b in bodies if b["detail"].get("username") == username]
+    (mine,) = take_all(pipeline.sqs, pipeline.deployment.planner_queue.url)
+    assert mine["detail"]["username"] == username
     assert mine["detail"]["groups"] == ["staff", "engineering"]
     assert mine["detail"]["sendInvitation"] is False
 
@@ -92,7 +93,7 @@ def test_publish_refuses_a_file_with_a_bad_event_and_publishes_nothing(
 
     assert code == EXIT_USAGE
     assert "event 2: detail.username: Field required" in err
-    assert "Messages" not in pipeline.sqs.receive_message(QueueUrl=pipeline.deployment.planner_queue.url)
+    assert take_all(pipeline.sqs, pipeline.deployment.planner_queue.url) == []
 
 
 def test_plan_dry_run_prints_the_stages_and_changes_nothing(cli: Any, tmp_path: Path) -> None:
@@ -133,11 +134,13 @@ def test_dlq_show_and_redrive(cli: Any, pipeline: Pipeline) -> None:
         "AdminGetUser", json.dumps({"action": "AdminGetUser", "params": {"Username": ""}})
     )
     pipeline.deliver("AdminGetUser")
-    (dead_letter,) = json.loads(cli("dlq", "list", "AdminGetUser", "--json")[1])
+    (dead_letter,) = json.loads(cli("dlq", "list", "AdminGetUser", "--output", "json")[1])
 
-    code, out, _ = cli("dlq", "show", "AdminGetUser", dead_letter["MessageId"])
+    code, out, _ = cli("dlq", "show", "AdminGetUser", dead_letter["messageId"], "--output", "json")
     assert code == EXIT_OK
-    assert json.loads(out)["attributes"]["SourceMessageId"] == message_id
+    shown = json.loads(out)
+    assert shown["attributes"]["SourceMessageId"] == message_id
+    assert shown["body"]["params"] == {"Username": ""}
     assert cli("dlq", "show", "AdminGetUser", "no-such-id")[0] == EXIT_USAGE
     assert cli("dlq", "redrive", "AdminGetUser")[0] == EXIT_OK
 
@@ -147,14 +150,86 @@ def test_dlq_show_and_redrive(cli: Any, pipeline: Pipeline) -> None:
     assert again["MessageAttributes"]["ErrorCode"]["StringValue"] == "InvalidParams"
 
 
-def test_dlq_list_names_the_reason(cli: Any, pipeline: Pipeline) -> None:
+def test_dlq_list_names_the_reason_whole_even_on_a_narrow_terminal(
+    cli: Any, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pipeline.send("AdminGetUser", "[]")
     pipeline.deliver("AdminGetUser")
+    monkeypatch.setattr(app.console, "width", 40)
 
     code, out, _ = cli("dlq", "list", "AdminGetUser")
 
     assert code == EXIT_OK
-    assert "body: must be a JSON object" in out
+    assert max(len(line) for line in out.splitlines()) <= 40
+    cells = "".join(line.split("│")[-2].strip() for line in out.splitlines() if line.count("│") == 5)
+    assert "body:mustbeaJSONobject" in cells.replace(" ", "")  # folded over lines, never cut
+
+
+def test_status_as_json(cli: Any, pipeline: Pipeline) -> None:
+    pipeline.send("AdminGetUser", "not json")
+    pipeline.deliver("AdminGetUser")
+
+    code, out, _ = cli("status", "--output", "json")
+
+    assert code == EXIT_OK
+    status = json.loads(out)
+    assert status["prefix"] == PREFIX
+    assert status["functions"]["AdminGetUser"] == {"waiting": 0, "inFlight": 0, "inDlq": 1}
+    assert set(status["functions"]) == {*ResourceNames(PREFIX).functions}
+
+
+def test_plan_dry_run_as_json(cli: Any, tmp_path: Path) -> None:
+    events = write(
+        tmp_path,
+        "joiner.json",
+        json.dumps(
+            {
+                "type": "EmployeeOnboarded",
+                "detail": {
+                    "employeeId": "E9",
+                    "email": "e9@example.com",
+                    "groups": ["staff"],
+                    "sendInvitation": False,
+                },
+            }
+        ),
+    )
+
+    code, out, _ = cli("plan", str(events), "--dry-run", "--output", "json")
+
+    assert code == EXIT_OK
+    (plan,) = json.loads(out)
+    assert (plan["event_type"], plan["username"]) == ("EmployeeOnboarded", "e9")
+    steps = [command["action"] for stage in plan["stages"] for command in stage["commands"]]
+    assert steps == ["AdminCreateUser", "AdminAddUserToGroup"]
+
+
+def test_outcomes_reads_one_correlation_id_and_leaves_the_others_queued(
+    cli: Any, pipeline: Pipeline, unique: Any
+) -> None:
+    mine, other = unique("mine"), unique("other")
+    for correlation_id in (mine, other):
+        pipeline.send(
+            "AdminGetUser",
+            {"action": "AdminGetUser", "correlationId": correlation_id, "params": {"Username": "nobody"}},
+        )
+        pipeline.deliver("AdminGetUser")
+
+    code, out, _ = cli("outcomes", "--correlation-id", mine, "--output", "json")
+    assert code == EXIT_OK
+    (event,) = [json.loads(line) for line in out.splitlines()]
+    assert (event["detail-type"], event["detail"]["correlationId"]) == ("ActionRejected", mine)
+    assert cli("outcomes", "--correlation-id", mine)[1] == ""  # read once: it was removed
+
+    code, out, _ = cli("outcomes", "--correlation-id", other)
+    assert code == EXIT_OK
+    assert f"ActionRejected AdminGetUser user=nobody correlation={other} error=UserNotFoundException" in out
+
+
+def test_outcomes_in_aws_needs_the_queue_an_operator_subscribed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+
+    assert main(["outcomes"]) == EXIT_USAGE
 
 
 def test_unknown_functions_and_files_are_usage_errors(cli: Any, tmp_path: Path) -> None:
@@ -181,14 +256,7 @@ def test_release_puts_the_release_event_for_the_planner(cli: Any, pipeline: Pipe
     code, _, _ = cli("release", "--reason", "reorg confirmed")
 
     assert code == EXIT_OK
-    messages = pipeline.sqs.receive_message(
-        QueueUrl=pipeline.deployment.planner_queue.url, MaxNumberOfMessages=10
-    )
-    bodies = [json.loads(m["Body"]) for m in messages["Messages"]]
-    assert [b["detail"]["reason"] for b in bodies if b["detail-type"] == "DeprovisioningReleased"] == [
-        "reorg confirmed"
-    ]
-    for message in messages["Messages"]:
-        pipeline.sqs.delete_message(
-            QueueUrl=pipeline.deployment.planner_queue.url, ReceiptHandle=message["ReceiptHandle"]
-        )
+    (released,) = take_all(pipeline.sqs, pipeline.deployment.planner_queue.url)
+    assert released["detail-type"] == "DeprovisioningReleased"
+    assert released["source"] == "cognito.lifecycle.operator"
+    assert released["detail"]["reason"] == "reorg confirmed"

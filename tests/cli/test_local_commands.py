@@ -1,5 +1,6 @@
 """The CLI's local commands, run as an operator runs them: in a process of their own, with their own local AWS
-(moto keeps one state per process, so they cannot share the test session's)."""
+(moto keeps one state per process, so they cannot share the test session's), stopped with Ctrl-C as a
+terminal sends it: to the whole foreground process group."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 
 from local_aws.deployment import PREFIX
 from local_aws.server import REGION
@@ -28,10 +29,6 @@ CLI = [sys.executable, "-m", "operator_cli"]
 STARTUP_SECONDS = 60
 
 
-def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=_environment())
-
-
 def _environment() -> dict[str, str]:
     """The operator's environment: no endpoint of the test session's local AWS."""
     return {name: value for name, value in os.environ.items() if name != "AWS_ENDPOINT_URL"} | {
@@ -39,16 +36,72 @@ def _environment() -> dict[str, str]:
     }
 
 
-def test_demo_runs_a_roster_and_verifies_the_pool() -> None:
-    result = run_cli("demo", "--joiners", "12")
-
-    assert result.returncode == 0, result.stderr
-    assert "the pool matches the roster: 12 people checked" in result.stdout
-    assert "AdminCreateUser" in result.stdout
-    assert "commands/s" in result.stdout
+def run_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=_environment())
 
 
-def test_run_drains_a_file_on_a_fresh_local_aws(tmp_path: Path) -> None:
+@dataclass
+class Foreground:
+    """A CLI process in a process group of its own, as a shell starts a foreground job; its output lines as
+    they come."""
+
+    process: subprocess.Popen[str]
+    lines: queue.Queue[str]
+
+    @classmethod
+    def start(cls, *args: str) -> Foreground:
+        # A test run started in the background by a non-interactive shell ignores SIGINT, and the processes
+        # it starts inherit that; a terminal's do not. A handler is reset to the default on exec.
+        inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            process = subprocess.Popen(
+                [*CLI, *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=_environment(),
+                process_group=0,
+            )
+        finally:
+            signal.signal(signal.SIGINT, inherited)
+        lines: queue.Queue[str] = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []])
+        reader.daemon = True
+        reader.start()
+        return cls(process, lines)
+
+    def wait_for(self, text: str, seconds: float = STARTUP_SECONDS) -> list[str]:
+        """The lines up to the first that holds `text`."""
+        seen: list[str] = []
+        deadline = time.monotonic() + seconds
+        while not seen or text not in seen[-1]:
+            try:
+                seen.append(self.lines.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                self.process.kill()
+                pytest.fail(f"no {text!r} after {seen}: {self.process.communicate()[1][-2000:]}")
+        return seen
+
+    def interrupt(self) -> tuple[int, list[str], str]:
+        """Ctrl-C: SIGINT to the process group. The exit code, the lines printed since, and standard error."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        code = self.process.wait(timeout=60)
+        assert self.process.stderr is not None
+        time.sleep(0.1)  # the reader thread takes the last lines
+        return code, list(iter(self._next_or_none, None)), self.process.stderr.read()
+
+    def _next_or_none(self) -> str | None:
+        try:
+            return self.lines.get_nowait()
+        except queue.Empty:
+            return None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.interrupt()
+
+
+def test_run_drains_a_file_on_a_fresh_local_aws_and_shows_its_progress(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text(
         "type,employeeId,username,email,groups,sendInvitation,deleteAfterDays\n"
@@ -59,6 +112,12 @@ def test_run_drains_a_file_on_a_fresh_local_aws(tmp_path: Path) -> None:
     result = run_cli("run", str(roster))
 
     assert result.returncode == 0, result.stderr
+    # Not a terminal: plain progress lines, the last when the drain ends.
+    lines = result.stdout.splitlines()
+    progress = [line for line in lines if line.startswith(("draining: ", "drained: "))]
+    assert progress[-1].startswith("drained: ")
+    assert " commands done, 0 waiting or in flight, 0 dead-lettered, " in progress[-1]
+    assert progress[-1].endswith(" commands/s")
     assert "AdminDeleteUser" in result.stdout
     assert "2 HR events drained" in result.stdout
 
@@ -75,76 +134,67 @@ def outside_client(service: str, endpoint: str) -> Any:
 
 
 @pytest.fixture
-def served() -> Iterator[str]:
-    """`cognito-lifecycle serve` in a process of its own, once it says it is serving; stopped with Ctrl-C."""
+def served() -> Iterator[tuple[Foreground, str]]:
+    """`cognito-lifecycle serve` in the foreground, once it says it is serving, with its endpoint."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    # A test run started in the background by a non-interactive shell ignores SIGINT, and the processes it
-    # starts inherit that; an operator's terminal delivers Ctrl-C. A handler is reset to the default on exec.
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    serve = Foreground.start("serve", "--port", str(port))
+    serve.wait_for(SERVING)
+    yield serve, f"http://127.0.0.1:{port}"
+    serve.stop()
+
+
+def joiner_entry(employee_id: str) -> dict[str, str]:
+    detail = {"employeeId": employee_id, "email": f"{employee_id}@example.com", "groups": ["staff"]}
+    return {
+        "EventBusName": f"{PREFIX}-bus",
+        "Source": "hr.system",
+        "DetailType": "EmployeeOnboarded",
+        "Detail": json.dumps({**detail, "sendInvitation": False}),
+    }
+
+
+def test_serve_lets_any_aws_client_drive_the_pipeline_and_logs_each_audit_event(
+    served: tuple[Foreground, str],
+) -> None:
+    serve, endpoint = served
+    follow = Foreground.start("outcomes", "--follow", "--output", "json", "--endpoint-url", endpoint)
     try:
-        process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=_environment(),
-        )
+        (put,) = outside_client("events", endpoint).put_events(Entries=[joiner_entry("E77")])["Entries"]
+
+        logged = serve.wait_for("PlanCompleted")
+        followed = [json.loads(line) for line in follow.wait_for("PlanCompleted")]
     finally:
-        signal.signal(signal.SIGINT, inherited)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []], daemon=True).start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while SERVING not in (line := _next_line(lines, deadline)):
-        if not line:
-            process.kill()
-            pytest.fail(f"serve did not come up: {process.communicate()[1][-2000:]}")
-    yield f"http://127.0.0.1:{port}"
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 0
+        code, _, follow_errors = follow.interrupt()
 
-
-def _next_line(lines: queue.Queue[str], deadline: float) -> str:
-    try:
-        return lines.get(timeout=max(0.0, deadline - time.monotonic()))
-    except queue.Empty:
-        return ""
-
-
-def test_serve_lets_any_aws_client_drive_the_pipeline(served: str) -> None:
-    events = outside_client("events", served)
-    cognito = outside_client("cognito-idp", served)
-
-    events.put_events(
-        Entries=[
-            {
-                "EventBusName": f"{PREFIX}-bus",
-                "Source": "hr.system",
-                "DetailType": "EmployeeOnboarded",
-                "Detail": json.dumps(
-                    {
-                        "employeeId": "E77",
-                        "email": "e77@example.com",
-                        "groups": ["staff"],
-                        "sendInvitation": False,
-                    }
-                ),
-            }
-        ]
-    )
-
-    (pool,) = cognito.list_user_pools(MaxResults=10)["UserPools"]
-    deadline = time.monotonic() + 60
-    groups: list[str] = []
-    while time.monotonic() < deadline and groups != ["staff"]:
-        time.sleep(0.5)
-        try:
-            answer = cognito.admin_list_groups_for_user(UserPoolId=pool["Id"], Username="e77")
-            groups = [group["GroupName"] for group in answer["Groups"]]
-        except ClientError:
-            continue
-    assert groups == ["staff"]
-    status = run_cli("status", "--endpoint-url", served, timeout=60)
+    plan = put["EventId"]  # the HR event's id: the plan's, and its steps' correlation id
+    assert [line.split()[1] for line in logged] == [
+        "PlanStarted",
+        "ActionSucceeded",  # AdminCreateUser
+        "ActionSucceeded",  # AdminAddUserToGroup
+        "PlanCompleted",
+    ]
+    assert all(f"correlation={plan}" in line for line in logged)
+    assert [event["detail-type"] for event in followed] == [line.split()[1] for line in logged]
+    assert (code, follow_errors) == (0, "")
+    status = run_cli("status", "--endpoint-url", endpoint, "--output", "json", timeout=60)
     assert status.returncode == 0, status.stderr
-    assert "LifecyclePlanner" in status.stdout
+    assert {counts["inDlq"] for counts in json.loads(status.stdout)["functions"].values()} == {0}
+
+
+def test_ctrl_c_stops_serve_with_one_line_per_part_and_no_traceback(served: tuple[Foreground, str]) -> None:
+    serve, endpoint = served
+
+    code, lines, stderr = serve.interrupt()
+
+    assert code == 0
+    assert [line.strip() for line in lines] == [
+        "stopped the audit log",
+        "stopped the pipeline",
+        "stopped the local AWS",
+    ]
+    assert "Traceback" not in stderr
+    port = int(endpoint.rsplit(":", 1)[1])
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
+        pass  # the local AWS stopped with it
