@@ -128,7 +128,7 @@ class DrainProgress:
         rate = commands / (time.perf_counter() - self._started)
         return (
             f"{commands} commands done, {queued} waiting or in flight, {dead} dead-lettered, "
-            f"{rate:.0f} commands/s"
+            f"{rate:.1f} commands/s"
         )
 
     @contextmanager

@@ -133,13 +133,14 @@ def outside_client(service: str, endpoint: str) -> Any:
     )
 
 
-@pytest.fixture
-def served() -> Iterator[tuple[Foreground, str]]:
-    """`cognito-lifecycle serve` in the foreground, once it says it is serving, with its endpoint."""
+@pytest.fixture(params=[()])
+def served(request: pytest.FixtureRequest) -> Iterator[tuple[Foreground, str]]:
+    """`cognito-lifecycle serve` (with the options given as the fixture's param) in the foreground, once it
+    says it is serving, with its endpoint."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    serve = Foreground.start("serve", "--port", str(port))
+    serve = Foreground.start("serve", "--port", str(port), *request.param)
     serve.wait_for(SERVING)
     yield serve, f"http://127.0.0.1:{port}"
     serve.stop()
@@ -183,11 +184,17 @@ def test_serve_lets_any_aws_client_drive_the_pipeline_and_logs_each_audit_event(
     assert {counts["inDlq"] for counts in json.loads(status.stdout)["functions"].values()} == {0}
 
 
-def test_ctrl_c_stops_serve_with_one_line_per_part_and_no_traceback(served: tuple[Foreground, str]) -> None:
+@pytest.mark.parametrize("served", [("--quiet",)], indirect=True)
+def test_quiet_serve_logs_the_plans_and_ctrl_c_stops_it_part_by_part_without_traceback(
+    served: tuple[Foreground, str],
+) -> None:
     serve, endpoint = served
+    outside_client("events", endpoint).put_events(Entries=[joiner_entry("E78")])
+    logged = serve.wait_for("PlanCompleted")
 
     code, lines, stderr = serve.interrupt()
 
+    assert [line.split()[1] for line in logged] == ["PlanStarted", "PlanCompleted"]  # not each step
     assert code == 0
     assert [line.strip() for line in lines] == [
         "stopped the audit log",
