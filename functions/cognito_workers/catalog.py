@@ -48,14 +48,38 @@ class AlreadyApplied:
         return code == self.code and (self.message is None or re.search(self.message, message) is not None)
 
 
+@dataclass(frozen=True)
+class SecretParam:
+    """A param that carries secrets: its whole value, or, for a map such as AuthParameters, the value under
+    every key but `public_keys`. A key not named public is secret (a new Cognito key fails closed)."""
+
+    name: str
+    public_keys: frozenset[str] = frozenset()
+
+    def holds_secret_at(self, path: tuple[int | str, ...]) -> bool:
+        """Whether the value at `path` inside this param (() for the param itself) is secret."""
+        return not (path and path[0] in self.public_keys)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ActionSpec:
     name: str
     params_model: type[p.ActionParams]
     quota: QuotaCategory
     already_applied: tuple[AlreadyApplied, ...] = ()
-    secret_params: frozenset[str] = field(default_factory=frozenset)
+    secrets: tuple[SecretParam, ...] = ()
     secret_result: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def secret_params(self) -> frozenset[str]:
+        """The params that carry secrets: dropped from DLQ bodies and kept out of the archive."""
+        return frozenset(secret.name for secret in self.secrets)
+
+    def holds_secret_at(self, location: tuple[int | str, ...]) -> bool:
+        """Whether the value at `location` in the params (a pydantic error's `loc`) is secret."""
+        return bool(location) and any(
+            secret.name == location[0] and secret.holds_secret_at(location[1:]) for secret in self.secrets
+        )
 
     @property
     def operation(self) -> str:
@@ -75,7 +99,14 @@ class ActionSpec:
         return next((answer for answer in self.already_applied if answer.matches(code, message)), None)
 
 
-_AUTH_SECRET_PARAMS = frozenset({"AuthParameters", "ChallengeResponses", "Session"})
+# AuthParameters and ChallengeResponses: every value is secret (PASSWORD, NEW_PASSWORD, SECRET_HASH, SRP_A,
+# REFRESH_TOKEN, the MFA codes, ANSWER, ...) but those naming who or which device signs in.
+_AUTH_PUBLIC_KEYS = frozenset({"USERNAME", "DEVICE_KEY"})
+_AUTH_SECRET_PARAMS = (
+    SecretParam("AuthParameters", public_keys=_AUTH_PUBLIC_KEYS),
+    SecretParam("ChallengeResponses", public_keys=_AUTH_PUBLIC_KEYS),
+    SecretParam("Session"),
+)
 _AUTH_SECRET_RESULT = frozenset({"AuthenticationResult", "Session", "ChallengeParameters"})
 
 ACTIONS: tuple[ActionSpec, ...] = (
@@ -103,7 +134,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         params_model=p.AdminCreateUserParams,
         quota=QuotaCategory.USER_CREATION,
         already_applied=(AlreadyApplied("UsernameExistsException"),),
-        secret_params=frozenset({"TemporaryPassword"}),
+        secrets=(SecretParam("TemporaryPassword"),),
     ),
     ActionSpec(
         name="AdminDeleteUser",
@@ -146,7 +177,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="AdminInitiateAuth",
         params_model=p.AdminInitiateAuthParams,
         quota=QuotaCategory.USER_AUTHENTICATION,
-        secret_params=_AUTH_SECRET_PARAMS,
+        secrets=_AUTH_SECRET_PARAMS,
         secret_result=_AUTH_SECRET_RESULT,
     ),
     ActionSpec(
@@ -173,7 +204,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="AdminRespondToAuthChallenge",
         params_model=p.AdminRespondToAuthChallengeParams,
         quota=QuotaCategory.USER_AUTHENTICATION,
-        secret_params=_AUTH_SECRET_PARAMS,
+        secrets=_AUTH_SECRET_PARAMS,
         secret_result=_AUTH_SECRET_RESULT,
     ),
     ActionSpec(

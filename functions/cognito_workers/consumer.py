@@ -27,7 +27,6 @@ from cognito_workers.clients import AwsClients
 from cognito_workers.contracts import OutcomeError
 from cognito_workers.errors import CommandError, CommandRejected, RetryableFailure
 from cognito_workers.observability import action_metrics, logger, tracer
-from cognito_workers.redaction import scrub
 from cognito_workers.settings import ConsumerSettings
 
 if TYPE_CHECKING:
@@ -59,7 +58,6 @@ class Delivery:
 
     record: SQSRecord
     envelope: dict[str, Any] | None = None
-    secrets: frozenset[str] = frozenset()
     idempotency_key: str | None = None
     correlation_id: str | None = None
     raw_username: Any = None
@@ -179,7 +177,8 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     def _give_up(self, delivery: Delivery, outcome: str, error: CommandError) -> None:
         """Dead-letter the record with its reason (unless a rejection its producer handles), acknowledge the
         original, and audit it."""
-        message = scrub(error.message, set(delivery.secrets))[:_MAX_REASON_LENGTH] or error.code
+        # The message is secret-free where it was made (see redaction.py): a prefix of it stays so.
+        message = error.message[:_MAX_REASON_LENGTH] or error.code
         if outcome == self.failed_outcome or self.rejection_is_dead_lettered(delivery):
             self._dead_letter(delivery, outcome, error.code, message)
         self.publish(outcome, self.failure_detail(delivery, OutcomeError(code=error.code, message=message)))

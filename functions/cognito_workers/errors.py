@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from cognito_workers.redaction import WITHHELD, echoes_secret, strings_in
 
 T = TypeVar("T")
 
@@ -19,6 +22,10 @@ class CommandError(Exception):
         self.code = code
         self.message = message
 
+    def withholding(self, secrets: Collection[str]) -> CommandError:
+        """This error, or the same error with its message withheld whole if the message echoes a secret."""
+        return type(self)(self.code, WITHHELD) if echoes_secret(self.message, secrets) else self
+
 
 class CommandRejected(CommandError):
     """Permanent: bad input, or Cognito refused for good. Dead-lettered at once, never retried."""
@@ -28,12 +35,26 @@ class RetryableFailure(CommandError):
     """Transient: throttling, 5xx, timeouts. The record goes back to its queue."""
 
 
-def describe_validation_error(error: ValidationError, prefix: str = "") -> str:
-    """Each failing field by its path and the reason, never the offending value (it may be a secret)."""
+def describe_validation_error(
+    error: ValidationError,
+    prefix: str = "",
+    holds_secret_at: Callable[[tuple[int | str, ...]], bool] = lambda location: False,
+) -> str:
+    """Each failing field by its path and the reason, never the offending value (it may be a secret).
+
+    Pydantic's messages do not quote the value; should one at a location that `holds_secret_at` (a custom
+    validator's, say) quote it nonetheless, the message is withheld and the error's type stands in."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in (prefix, *problem['loc']) if part != '')}: {problem['msg']}"
-        for problem in error.errors(include_url=False, include_input=False)
+        f"{'.'.join(str(part) for part in (prefix, *problem['loc']) if part != '')}: "
+        f"{_problem_reason(problem, holds_secret_at(problem['loc']))}"
+        for problem in error.errors(include_url=False)
     )
+
+
+def _problem_reason(problem: ErrorDetails, at_secret: bool) -> str:
+    if at_secret and echoes_secret(problem["msg"], set(strings_in(problem["input"]))):
+        return f"{problem['type']} ({WITHHELD})"
+    return problem["msg"]
 
 
 def error_code(error: ClientError) -> str:

@@ -26,7 +26,7 @@ from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER, ActionSpec
 from cognito_workers.cognito import run_action
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import CommandEnvelope, OutcomeDetail, OutcomeError
-from cognito_workers.errors import CommandRejected, RetryableFailure, describe_validation_error
+from cognito_workers.errors import CommandError, CommandRejected, RetryableFailure, describe_validation_error
 from cognito_workers.params import ActionParams
 from cognito_workers.redaction import canonical_json, redact_result, secret_values, without_secret_params
 from cognito_workers.settings import WorkerSettings
@@ -104,7 +104,6 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
             raise CommandRejected("InvalidCommand", "body: must be a JSON object")
         delivery.envelope, event_id = self._envelope_of(body)
         raw_params = delivery.envelope.get("params")
-        delivery.secrets = frozenset(secret_values(self.spec, raw_params))
         delivery.identify(username=raw_params.get("Username") if isinstance(raw_params, dict) else None)
         try:
             envelope = CommandEnvelope.model_validate(delivery.envelope)
@@ -123,7 +122,9 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
                 {"UserPoolId": settings.user_pool_id, **envelope.params}
             )
         except ValidationError as error:
-            raise CommandRejected("InvalidParams", describe_validation_error(error, "params")) from None
+            raise CommandRejected(
+                "InvalidParams", describe_validation_error(error, "params", self.spec.holds_secret_at)
+            ) from None
         delivery.user_pool_id = params.UserPoolId
         if params.UserPoolId != settings.user_pool_id:
             raise CommandRejected(
@@ -193,7 +194,11 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
 
     def _call_cognito(self, command: dict[str, str], params: ActionParams) -> dict[str, Any]:
         """The once-only unit; what it returns is stored in the idempotency record, so it is redacted."""
-        response = run_action(self.clients.cognito_idp, self.spec, params)
+        try:
+            response = run_action(self.clients.cognito_idp, self.spec, params)
+        except CommandError as error:
+            # Cognito's message may quote what it was sent; the chain (botocore's error) is dropped with it.
+            raise error.withholding(secret_values(self.spec, params.model_dump())) from None
         if response.already_applied is not None:
             return {"type": "ActionSkipped", "reason": "AlreadyApplied", "result": None}
         return {"type": "ActionSucceeded", "result": redact_result(self.spec, response.response)}

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.parse
 from typing import Any
 
 import boto3
+import pytest
+from botocore.stub import Stubber
 
+from cognito_workers.redaction import WITHHELD
 from local_aws.deployment import LocalDeployment
 from tests.conftest import Pipeline
 from tests.integration.conftest import PASSWORD
@@ -44,6 +48,30 @@ def test_a_temporary_password_stays_secret_on_success_and_on_rejection(
     assert TEMPORARY_PASSWORD not in everything_that_left(
         pipeline, deployment, "AdminCreateUser", worker_logs.getvalue()
     )
+
+
+@pytest.mark.parametrize("echo", [TEMPORARY_PASSWORD, urllib.parse.quote(TEMPORARY_PASSWORD, safe="")])
+def test_a_cognito_refusal_that_echoes_the_password_is_withheld_whole(
+    pipeline: Pipeline, deployment: LocalDeployment, unique: Any, worker_logs: io.StringIO, echo: str
+) -> None:
+    # The local Cognito never quotes a password; this one does (as is, or URL-encoded) in its refusal.
+    params = {
+        "Username": unique("joiner"),
+        "TemporaryPassword": TEMPORARY_PASSWORD,
+        "MessageAction": "SUPPRESS",
+    }
+    with Stubber(pipeline.worker("AdminCreateUser").clients.cognito_idp) as cognito:
+        cognito.add_client_error(
+            "admin_create_user",
+            service_error_code="InvalidPasswordException",
+            service_message=f"Password {echo} does not conform to policy",
+        )
+        rejected = pipeline.run("AdminCreateUser", params)
+
+    assert rejected["detail"]["error"] == {"code": "InvalidPasswordException", "message": WITHHELD}
+    leaked = everything_that_left(pipeline, deployment, "AdminCreateUser", worker_logs.getvalue())
+    assert TEMPORARY_PASSWORD not in leaked
+    assert echo not in leaked
 
 
 def test_auth_parameters_tokens_and_sessions_stay_secret(
