@@ -1,6 +1,7 @@
 """One catalog action's worker: a queue-fed function (infra/consumer.py) allowed its one Cognito action.
 
-Beyond what every consumer has, a worker calls `cognito-idp:<its action>` on the managed pool, keeps its
+Beyond what every consumer has, a worker calls `cognito-idp:<its action>` on the managed pool (and the read
+that confirms a repeat answer, where the catalog names one: ActionSpec.cognito_actions), keeps its
 idempotency records in the shared table and publishes outcome events (source = the outcome source).
 """
 
@@ -44,7 +45,8 @@ class ActionWorker(QueueFedFunction):
             name=spec.name,
             handler=spec.handler,
             description=f"Cognito {spec.name} worker (SQS-triggered, idempotent)",
-            role_description=f"{spec.name} worker: cognito-idp:{spec.name} on the managed pool, its queues",
+            role_description=f"{spec.name} worker: {', '.join(_cognito_actions(spec))} on the managed pool,"
+            " its queues",
             statements=_worker_statements(spec, shared),
             environment={
                 "IDEMPOTENCY_TABLE_NAME": shared.table_name,
@@ -57,11 +59,15 @@ class ActionWorker(QueueFedFunction):
         self.spec = spec
 
 
+def _cognito_actions(spec: ActionSpec) -> list[str]:
+    return [f"cognito-idp:{action}" for action in spec.cognito_actions]
+
+
 def _worker_statements(spec: ActionSpec, shared: WorkerShared) -> list[iam.PolicyStatement]:
     return [
         iam.PolicyStatement(
             sid="CallItsCognitoAction",
-            actions=[f"cognito-idp:{spec.name}"],
+            actions=_cognito_actions(spec),
             resources=[shared.user_pool_arn],
         ),
         iam.PolicyStatement(

@@ -41,6 +41,8 @@ NOT_CALLED_LOCALLY: Mapping[str, str] = {
     " its reason: the path of poison input",
     "dynamodb:DeleteItem": "Powertools idempotency deletes the record of a command whose call failed, so that"
     " its retry runs: a path of throttling and outages, not of the demo",
+    "cognito-idp:DescribeUserPool": "read only when Cognito answers that the attribute exists, to compare"
+    " its type (the tour repeats no AddCustomAttributes)",
     "scheduler:UpdateSchedule": "the planner moves a leaver's scheduled deletion when a later leaver event"
     " changes its date",
     "scheduler:DeleteSchedule": "the planner cancels a leaver's scheduled deletion when the person is rehired"

@@ -10,10 +10,13 @@ which answers to a repeat mean "already applied", and which params and result fi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from cognito_workers import params as p
+from cognito_workers.custom_attributes import custom_attribute_differences
 
 
 class QuotaCategory(Enum):
@@ -33,16 +36,38 @@ class QuotaCategory(Enum):
         self.requests_per_second = requests_per_second
 
 
+def boto3_operation(action: str) -> str:
+    """The boto3 client method of a Cognito action, e.g. AdminCreateUser -> admin_create_user."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+
+
+@dataclass(frozen=True)
+class ConfirmingRead:
+    """A read of the pool that decides whether a repeat answer means the effect holds, where the answer
+    does not say enough. `action` is the Cognito read, called with the pool's id alone and granted to the
+    worker beside its own action; `differences(params, response)` lists what the pool holds unlike the
+    command's params (Cognito's names, as sent), none when the effect holds."""
+
+    action: str
+    differences: Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
+
+    @property
+    def operation(self) -> str:
+        return boto3_operation(self.action)
+
+
 @dataclass(frozen=True)
 class AlreadyApplied:
     """A Cognito answer to a repeated call that means its effect already holds.
 
     `message` narrows codes that Cognito also uses for real failures (InvalidParameterException,
-    NotAuthorizedException); deciding by a confirming read instead would need a second IAM action.
+    NotAuthorizedException). Where even the message cannot tell whether what exists is what was asked,
+    `confirmed_by` reads it, only when this answer comes (a second IAM action for that worker).
     """
 
     code: str
     message: str | None = None
+    confirmed_by: ConfirmingRead | None = None
 
     def matches(self, code: str, message: str) -> bool:
         return code == self.code and (self.message is None or re.search(self.message, message) is not None)
@@ -84,7 +109,13 @@ class ActionSpec:
     @property
     def operation(self) -> str:
         """The boto3 client method, e.g. admin_create_user."""
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", self.name).lower()
+        return boto3_operation(self.name)
+
+    @property
+    def cognito_actions(self) -> tuple[str, ...]:
+        """What its worker calls on the pool: its action, then the reads that confirm its repeat answers."""
+        reads = [answer.confirmed_by.action for answer in self.already_applied if answer.confirmed_by]
+        return (self.name, *sorted(set(reads)))
 
     @property
     def handler_module(self) -> str:
@@ -115,7 +146,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
         params_model=p.AddCustomAttributesParams,
         quota=QuotaCategory.USER_POOL_RESOURCE_UPDATE,
         already_applied=(
-            AlreadyApplied("InvalidParameterException", r"Existing attribute already has name"),
+            # The message names the attribute, not its type: the pool's schema says whether it is as asked.
+            AlreadyApplied(
+                "InvalidParameterException",
+                r"Existing attribute already has name",
+                confirmed_by=ConfirmingRead("DescribeUserPool", custom_attribute_differences),
+            ),
         ),
     ),
     ActionSpec(

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
-from cognito_workers.catalog import ActionSpec, AlreadyApplied
-from cognito_workers.errors import CommandRejected, RetryableFailure, error_code
+from cognito_workers.catalog import ActionSpec, AlreadyApplied, ConfirmingRead
+from cognito_workers.errors import CommandError, CommandRejected, RetryableFailure, error_code
 from cognito_workers.params import ActionParams
 
 if TYPE_CHECKING:
@@ -31,21 +31,60 @@ class ActionResponse:
 def run_action(
     client: CognitoIdentityProviderClient, spec: ActionSpec, params: ActionParams
 ) -> ActionResponse:
-    operation = getattr(client, spec.operation)
+    sent = params.model_dump(exclude_none=True)
     try:
-        response = operation(**params.model_dump(exclude_none=True))
+        response = _call(getattr(client, spec.operation), **sent)
+    except CognitoRefusal as refusal:
+        answer = spec.repeat_answer(refusal.code, refusal.message)
+        if answer is None:
+            raise refusal.classified() from refusal.error
+        if answer.confirmed_by is not None:
+            _confirm(client, answer.confirmed_by, sent, refusal)
+        return ActionResponse(response={}, already_applied=answer)
+    response.pop("ResponseMetadata", None)
+    return ActionResponse(response=response)
+
+
+class CognitoRefusal(Exception):
+    """Cognito's error answer, before it is known whether it means "already applied"."""
+
+    def __init__(self, error: ClientError) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.code = error_code(error)
+        self.message = str(error.response.get("Error", {}).get("Message", ""))
+        self.status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+    def classified(self) -> CommandError:
+        if self.code in RETRYABLE_CODES or self.status >= 500:
+            return RetryableFailure(self.code, self.message)
+        return CommandRejected(self.code, self.message)
+
+
+def _call(operation: Any, **kwargs: Any) -> dict[str, Any]:
+    try:
+        response: dict[str, Any] = operation(**kwargs)
     except ClientError as error:
-        code = error_code(error)
-        message = error.response.get("Error", {}).get("Message", "")
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        answer = spec.repeat_answer(code, message)
-        if answer is not None:
-            return ActionResponse(response={}, already_applied=answer)
-        if code in RETRYABLE_CODES or status >= 500:
-            raise RetryableFailure(code, message) from error
-        raise CommandRejected(code, message) from error
+        raise CognitoRefusal(error) from error
     except (ConnectionError, HTTPClientError) as error:
         # Timeouts, resets and refused connections, after botocore's own retries.
         raise RetryableFailure(type(error).__name__, str(error)) from error
-    response.pop("ResponseMetadata", None)
-    return ActionResponse(response=response)
+    return response
+
+
+def _confirm(
+    client: CognitoIdentityProviderClient,
+    read: ConfirmingRead,
+    sent: dict[str, Any],
+    refusal: CognitoRefusal,
+) -> None:
+    """Read the pool; a repeat answer whose effect does not hold as asked rejects the command, naming how."""
+    try:
+        existing = _call(getattr(client, read.operation), UserPoolId=sent["UserPoolId"])
+    except CognitoRefusal as read_refusal:
+        raise read_refusal.classified() from read_refusal.error
+    differences = read.differences(sent, existing)
+    if differences:
+        raise CommandRejected(
+            "ConflictsWithExisting", f"{'; '.join(differences)} (Cognito: {refusal.code}: {refusal.message})"
+        )

@@ -51,10 +51,35 @@ def test_add_custom_attributes(
 
     schema = cognito.describe_user_pool(UserPoolId=deployment.user_pool_id)["UserPool"]["SchemaAttributes"]
     assert f"custom:{name}" in {attribute["Name"] for attribute in schema}
-    # A repeat under another key is refused by Cognito, and converges: the attribute already exists.
+    # A repeat under another key is refused by Cognito, and converges: the attribute exists as asked.
     repeat = pipeline.run("AddCustomAttributes", params, idempotencyKey=unique("other-key"))
     assert repeat["detail-type"] == "ActionSkipped"
     assert repeat["detail"]["reason"] == "AlreadyApplied"
+
+
+def test_add_custom_attributes_of_another_type_than_the_existing_one_is_rejected(
+    pipeline: Pipeline, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    name = unique("c")[:20]
+    as_string = {"CustomAttributes": [{"Name": name, "AttributeDataType": "String"}]}
+    assert_succeeded(pipeline.run("AddCustomAttributes", as_string))
+    as_number = {"CustomAttributes": [{"Name": name, "AttributeDataType": "Number"}]}
+
+    outcome = pipeline.run("AddCustomAttributes", as_number)
+
+    assert outcome["detail-type"] == "ActionRejected"
+    error = outcome["detail"]["error"]
+    assert error["code"] == "ConflictsWithExisting"
+    assert error["message"].startswith(f"custom:{name} exists as String, asked as Number")
+    (dead_letter,) = [
+        message
+        for message in pipeline.dead_letters("AddCustomAttributes")
+        if message["MessageAttributes"]["SourceMessageId"]["StringValue"] == outcome["detail"]["messageId"]
+    ]
+    assert json.loads(dead_letter["Body"])["params"] == as_number
+    assert dead_letter["MessageAttributes"]["ErrorCode"]["StringValue"] == "ConflictsWithExisting"
+    schema = cognito.describe_user_pool(UserPoolId=deployment.user_pool_id)["UserPool"]["SchemaAttributes"]
+    assert [a["AttributeDataType"] for a in schema if a["Name"] == f"custom:{name}"] == ["String"]
 
 
 def test_admin_add_user_to_group(
