@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 
+from cognito_workers.catalog import PLANNER
 from cognito_workers.contracts import Token
 from cognito_workers.errors import CommandRejected, describe_validation_error
 from cognito_workers.params import AttributeNameType, AttributeValueType, GroupNameType, UsernameType
@@ -33,26 +35,61 @@ class HrEvent(BaseModel):
         extra="forbid", strict=True, frozen=True, populate_by_name=True, defer_build=True
     )
 
-    employee_id: Token = Field(alias="employeeId")
+    employee_id: Token = Field(
+        alias="employeeId",
+        description="The HR system's id of the employee; an EmployeeOnboarded without `username` takes "
+        "its username from it.",
+    )
     sequence: int | None = Field(
         default=None,
         ge=0,
-        description="Increases with every event the HR system publishes for this employee; when given, it "
-        "orders the employee's events instead of the event time.",
+        description="Should increase with every event the HR system publishes for the employee. Two events "
+        "that both give one are ordered by it, others by the event time; an event older than one already "
+        "started for the person is skipped as stale.",
     )
-    dry_run: bool = Field(default=False, alias="dryRun", description="Compute and publish the plan only.")
+    dry_run: bool = Field(
+        default=False,
+        alias="dryRun",
+        description="`true`: publish the plan (`PlanComputed`) and apply nothing.",
+    )
+
+
+_KIND_DESCRIPTION = "If given, must be the event's detail-type."
+_USERNAME_DESCRIPTION = "The Cognito username of the employee."
+_ATTRIBUTE_NAMES = "Cognito's standard attribute names as they are, any other name as `custom:<name>`"
 
 
 class EmployeeOnboarded(HrEvent):
-    kind: Literal["EmployeeOnboarded"] = "EmployeeOnboarded"
-    username: UsernameType | None = Field(default=None, description="Default: the employeeId, lower-cased.")
-    email: Email
-    phone_number: PhoneNumber | None = Field(default=None, alias="phoneNumber")
-    given_name: Name | None = Field(default=None, alias="givenName")
-    family_name: Name | None = Field(default=None, alias="familyName")
-    groups: list[GroupNameType] = Field(default_factory=list)
-    attributes: dict[AttributeKey, AttributeValueType] = Field(default_factory=dict)
-    send_invitation: bool = Field(alias="sendInvitation")
+    """A joiner: AdminCreateUser, then AdminAddUserToGroup for each group."""
+
+    kind: Literal["EmployeeOnboarded"] = Field(default="EmployeeOnboarded", description=_KIND_DESCRIPTION)
+    username: UsernameType | None = Field(
+        default=None,
+        description="The Cognito username. Default: the employeeId, lower-cased (the event is rejected if "
+        "that is no valid username).",
+    )
+    email: Email = Field(description="The `email` attribute, set as verified (`email_verified`).")
+    phone_number: PhoneNumber | None = Field(
+        default=None, alias="phoneNumber", description="The `phone_number` attribute, in E.164 form."
+    )
+    given_name: Name | None = Field(
+        default=None, alias="givenName", description="The `given_name` attribute."
+    )
+    family_name: Name | None = Field(
+        default=None, alias="familyName", description="The `family_name` attribute."
+    )
+    groups: list[GroupNameType] = Field(
+        default_factory=list, description="Groups the user is added to once created. Default: none."
+    )
+    attributes: dict[AttributeKey, AttributeValueType] = Field(
+        default_factory=dict,
+        description=f"More attributes to create the user with, by name: {_ATTRIBUTE_NAMES}. Default: none.",
+    )
+    send_invitation: bool = Field(
+        alias="sendInvitation",
+        description="`true`: Cognito e-mails the invitation with a temporary password; `false`: the user is "
+        "created and no message is sent (`MessageAction: SUPPRESS`).",
+    )
 
     @property
     def cognito_username(self) -> str:
@@ -60,13 +97,19 @@ class EmployeeOnboarded(HrEvent):
 
 
 class EmployeeUpdated(HrEvent):
-    kind: Literal["EmployeeUpdated"] = "EmployeeUpdated"
-    username: UsernameType
+    """A mover: the attributes it gives are set or deleted, then the user's groups become the set it gives."""
+
+    kind: Literal["EmployeeUpdated"] = Field(default="EmployeeUpdated", description=_KIND_DESCRIPTION)
+    username: UsernameType = Field(description=_USERNAME_DESCRIPTION)
     groups: list[GroupNameType] | None = Field(
-        default=None, description="The desired set; omitted: unchanged."
+        default=None,
+        description="Every group the user is to be in: the others are left, the missing ones joined. "
+        "Omitted: the groups are unchanged.",
     )
     attributes: dict[AttributeKey, AttributeValueType | None] | None = Field(
-        default=None, description="Values to set; null deletes the attribute."
+        default=None,
+        description=f"Attributes to set, by name: {_ATTRIBUTE_NAMES}; a `null` value deletes the attribute. "
+        "Omitted: the attributes are unchanged.",
     )
 
     @property
@@ -75,9 +118,18 @@ class EmployeeUpdated(HrEvent):
 
 
 class EmployeeOffboarded(HrEvent):
-    kind: Literal["EmployeeOffboarded"] = "EmployeeOffboarded"
-    username: UsernameType
-    delete_after_days: int = Field(default=DEFAULT_DELETE_AFTER_DAYS, ge=0, le=3650, alias="deleteAfterDays")
+    """A leaver: the user is disabled, signed out, its devices forgotten and its groups left, then deleted."""
+
+    kind: Literal["EmployeeOffboarded"] = Field(default="EmployeeOffboarded", description=_KIND_DESCRIPTION)
+    username: UsernameType = Field(description=_USERNAME_DESCRIPTION)
+    delete_after_days: int = Field(
+        default=DEFAULT_DELETE_AFTER_DAYS,
+        ge=0,
+        le=3650,
+        alias="deleteAfterDays",
+        description="Days after the event's time at which the user is deleted (an EventBridge Scheduler "
+        "schedule, cancelled by a rehire); `0`: deleted at once, as the plan's last step.",
+    )
 
     @property
     def cognito_username(self) -> str:
@@ -85,9 +137,10 @@ class EmployeeOffboarded(HrEvent):
 
 
 class EmployeeRehired(EmployeeUpdated):
-    """Enables the user again and restores the groups and attributes the event gives."""
+    """A returning employee: the scheduled deletion is cancelled and the user enabled again, then the
+    attributes and groups the event gives are applied as for EmployeeUpdated."""
 
-    kind: Literal["EmployeeRehired"] = "EmployeeRehired"  # type: ignore[assignment]
+    kind: Literal["EmployeeRehired"] = Field(default="EmployeeRehired", description=_KIND_DESCRIPTION)  # type: ignore[assignment]
 
 
 LifecycleEvent = EmployeeOnboarded | EmployeeUpdated | EmployeeOffboarded | EmployeeRehired
@@ -139,3 +192,71 @@ def _check_attribute_name(name: str) -> None:
 def cognito_attribute(name: str) -> str:
     """HR attribute names map to Cognito's: standard ones as they are, the rest as custom attributes."""
     return name if name in STANDARD_ATTRIBUTES or name.startswith("custom:") else f"custom:{name}"
+
+
+_RELEASE_NOTE = (
+    f"`{PLANNER.release_detail_type}` is no contract: the planner reads no field of its detail (the operator "
+    "CLI's `release` puts `releasedBy` and `reason` in it, for the audit trail)."
+)
+
+
+def hr_event_reference() -> str:
+    """The field reference of every HR event, one markdown table per detail-type, from the models' JSON Schema
+    (the README holds it between its `hr-event-fields` markers)."""
+    sections = []
+    for detail_type, model in EVENT_TYPES.items():
+        schema = model.model_json_schema(by_alias=True)
+        rows = [
+            "| " + " | ".join(_cell(text) for text in _row(name, field, name in schema["required"])) + " |"
+            for name, field in schema["properties"].items()
+        ]
+        table = ["| field | type | required | description |", "|---|---|---|---|", *rows]
+        sections.append(
+            "\n\n".join([f"#### `{detail_type}`", _cell(schema["description"]), "\n".join(table)])
+        )
+    return "\n\n".join([*sections, _RELEASE_NOTE]) + "\n"
+
+
+def _row(name: str, field: dict[str, Any], required: bool) -> tuple[str, str, str, str]:
+    default = field.get("default")
+    requirement = "yes" if required else "no" if default is None else f"no (default `{json.dumps(default)}`)"
+    return f"`{name}`", _type_of(field), requirement, field["description"]
+
+
+def _type_of(schema: dict[str, Any], nested: bool = False) -> str:
+    if "anyOf" in schema:
+        either = " or ".join(_type_of(option, nested=True) for option in schema["anyOf"])
+        return f"({either})" if nested else either
+    if "const" in schema:
+        return f"`{json.dumps(schema['const'])}`"
+    if schema["type"] == "array":
+        return f"array of {_type_of(schema['items'], nested=True)}"
+    if schema["type"] == "object":
+        names = _bounds(schema.get("propertyNames", {}))
+        return f"object of names ({names}) to {_type_of(schema['additionalProperties'], nested=True)}"
+    bounds = _bounds(schema)
+    return f"{schema['type']} ({bounds})" if bounds else schema["type"]
+
+
+def _bounds(schema: dict[str, Any]) -> str:
+    """A string's length and pattern, or a number's range, as a README reader needs them."""
+    bounds = []
+    if "maxLength" in schema:
+        minimum = schema.get("minLength", 0)
+        bounds.append(
+            f"{minimum}-{schema['maxLength']} characters"
+            if minimum
+            else f"≤ {schema['maxLength']} characters"
+        )
+    if "minimum" in schema:
+        bounds.append(
+            f"{schema['minimum']}-{schema['maximum']}" if "maximum" in schema else f"≥ {schema['minimum']}"
+        )
+    if "pattern" in schema:
+        bounds.append(f"matching `{schema['pattern']}`")
+    return ", ".join(bounds)
+
+
+def _cell(text: str) -> str:
+    """Text fit for a markdown table cell: one line, pipes escaped."""
+    return " ".join(text.split()).replace("|", "\\|")
