@@ -279,7 +279,7 @@ def _drive(
     checks += pool_checks(cognito, outputs["UserPoolId"])
     checks.append(
         Check.compare(
-            f"rehire {REHIRED}: deletion schedules left",
+            "rehires: deletion schedules left",
             "none",
             _schedules(aws.client("scheduler"), outputs["DeletionScheduleGroupName"]),
         )

@@ -1,5 +1,6 @@
 """A small HR roster through the deployed planner: a joiner with groups, a mover, a leaver deleted at once, a
-leaver rehired (her scheduled deletion cancelled), a malformed HR event; and poison commands straight onto an
+leaver rehired once the leaving completed and one rehired right behind the leaver (each scheduled deletion
+cancelled), a malformed HR event; and poison commands straight onto an
 action's queue. Then the pool's end state per person."""
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ ROSTER = (
     _person_event("EmployeeOffboarded", "carol", 2, deleteAfterDays=0),
     _joiner("dave", ["engineering"], "engineering"),
     _person_event("EmployeeOffboarded", "dave", 2, deleteAfterDays=30),
+    # Rehired in the same breath: the rehire waits behind the leaver and starts in the transition that
+    # schedules the leaver's deletion, which must then be cancelled, not left behind.
+    _joiner("erin", ["staff"], "legal"),
+    _person_event("EmployeeOffboarded", "erin", 2, deleteAfterDays=30),
+    _person_event("EmployeeRehired", "erin", 3, groups=["staff"]),
 )
 # Published once dave's leaver plan has completed (its deletion scheduled), as a rehire follows a leaving.
 REHIRED = "dave"
@@ -65,6 +71,7 @@ EXPECTED_POOL: dict[str, ExpectedUser | None] = {
     "bob": ExpectedUser(groups={"managers", "staff"}, attributes={"custom:department": "finance"}),
     "carol": None,
     "dave": ExpectedUser(groups={"engineering", "managers"}, attributes={"custom:department": "engineering"}),
+    "erin": ExpectedUser(groups={"staff"}, attributes={"custom:department": "legal"}),
 }
 
 

@@ -61,6 +61,7 @@ NOT_DEPLOYED_LOCALLY: Mapping[str, str] = {
     "AWS::SNS::Topic": "the alarms' topic: there are no CloudWatch alarms locally",
     "AWS::SNS::TopicPolicy": "the alarms' topic: there are no CloudWatch alarms locally",
     "AWS::CloudWatch::Alarm": "no CloudWatch locally: the functions' metrics go to standard output as EMF",
+    "AWS::CloudWatch::Dashboard": "no CloudWatch locally: nothing to show the EMF metrics on standard output",
     "AWS::Logs::LogGroup": "the local functions log to the process's standard error",
     "AWS::Events::Archive": "no replay locally: the local bus keeps no archive",
 }
@@ -202,7 +203,6 @@ def provision(
     leaver_threshold: int | None = None,
     visibility_timeout_seconds: int | None = LOCAL_VISIBILITY_TIMEOUT_SECONDS,
     function_timeout_seconds: int | None = None,
-    edits: Sequence[TemplateEdit] = (),
 ) -> LocalDeployment:
     """The stack as cdk.json configures it, on the local endpoint. `prefix` (cdk.json's resourcePrefix)
     names every resource: a second deployment on the same server needs its own. `prefix` and
@@ -214,16 +214,13 @@ def provision(
         overrides["stackName"] = f"{_CONTEXT['stackName']}-{prefix}"
     if leaver_threshold is not None:
         overrides["leaverThreshold"] = leaver_threshold
-    all_edits = [
-        *local_edits(
-            visibility_timeout_seconds=visibility_timeout_seconds,
-            function_timeout_seconds=function_timeout_seconds,
-        ),
-        *edits,
-    ]
+    edits = local_edits(
+        visibility_timeout_seconds=visibility_timeout_seconds,
+        function_timeout_seconds=function_timeout_seconds,
+    )
     stack_name = overrides.get("stackName", _CONTEXT["stackName"])
     return deploy_template(
-        endpoint_url, region, stack_template(overrides), stack_name=stack_name, edits=all_edits
+        endpoint_url, region, stack_template(overrides), stack_name=stack_name, edits=edits
     )
 
 
@@ -358,12 +355,10 @@ class _TemplateDeployer:
         for mapping in self.mappings:
             properties = self.functions[mapping["function"]]
             queue_url = sqs.get_queue_url(QueueName=mapping["EventSourceArn"].rsplit(":", 1)[1])["QueueUrl"]
-            redrive = json.loads(
-                sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"][
-                    "RedrivePolicy"
-                ]
-            )
-            dead_letter_arn = redrive["deadLetterTargetArn"]
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+            if "RedrivePolicy" not in attributes.get("Attributes", {}):
+                raise TemplateError(mapping["logical_id"], "EventSourceArn", "its queue has no RedrivePolicy")
+            dead_letter_arn = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
             dead_letter_url = sqs.get_queue_url(QueueName=dead_letter_arn.rsplit(":", 1)[1])["QueueUrl"]
             name = catalog_names.get(properties["Handler"], properties["FunctionName"])
             functions[name] = LocalFunction(
@@ -548,7 +543,7 @@ def _event_source_mapping(
         for logical, fn in deployer.functions.items()
         if function_name in (fn["FunctionName"], logical)
     ]
-    deployer.mappings.append({**properties, "function": function})
+    deployer.mappings.append({**properties, "function": function, "logical_id": logical_id})
     return Physical(ref=f"{function_name}-{logical_id}")
 
 
