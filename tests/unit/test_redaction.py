@@ -107,9 +107,9 @@ def test_overlapping_secrets_are_each_found_and_a_message_without_them_is_not() 
 # --- Validation reasons -------------------------------------------------------------------------------------
 
 
-def invalid(spec_params: type[BaseModel], params: dict[str, Any]) -> ValidationError:
+def invalid(model: type[BaseModel], params: dict[str, Any]) -> ValidationError:
     with pytest.raises(ValidationError) as raised:
-        spec_params.model_validate(params)
+        model.model_validate(params)
     return raised.value
 
 
