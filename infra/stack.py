@@ -15,6 +15,7 @@ from infra.alarms import Alarms
 from infra.concurrency import category_budgets
 from infra.config import LOG_RETENTION_DAYS, DeploymentConfig
 from infra.consumer import ARCHITECTURE, RUNTIME, ConsumerShared
+from infra.dashboard import OperatorDashboard
 from infra.deletions import ScheduledDeletions
 from infra.encryption import DataKey
 from infra.event_bus import CommandBus
@@ -179,6 +180,13 @@ class CognitoWorkersStack(cdk.Stack):
             )
         alarms.watch(self.planner)
         hold_alarm = alarms.watch_hold(self.planner)
+        dashboard = OperatorDashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"{prefix}-operations",
+            workers=list(self.workers.values()),
+            planner=self.planner,
+        )
 
         commands.allow_publishers(
             publishers=config.event_publishers,
@@ -196,6 +204,7 @@ class CognitoWorkersStack(cdk.Stack):
         cdk.CfnOutput(self, "DeletionScheduleGroupName", value=deletions.group_name)
         cdk.CfnOutput(self, "HoldAlarmName", value=hold_alarm.alarm_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
+        cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name)
         cdk.CfnOutput(
             self,
             "QueueNamePattern",

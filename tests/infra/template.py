@@ -4,13 +4,28 @@ references (never through their logical ids)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER
+from cognito_workers.settings import ConsumerSettings
 from tests.infra.conftest import Synthesized
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+
+
+SettingsT = TypeVar("SettingsT", bound=ConsumerSettings)
+
+
+def settings_from(model: type[SettingsT], env: dict[str, Any]) -> SettingsT:
+    """A function's settings from the template's environment, its references standing in as strings."""
+    stand_ins = {"USER_POOL_ID": "eu-west-1_Stand1n"}
+    return model.model_validate(
+        {
+            name: value if isinstance(value, str) else stand_ins.get(name, json.dumps(value))
+            for name, value in env.items()
+        }
+    )
 
 
 def ref_target(value: Any) -> str | None:
@@ -99,6 +114,12 @@ class Workers:
     def by_action(self) -> dict[str, dict[str, Any]]:
         """The actions' workers only."""
         return {name: joined for name, joined in self.by_function().items() if name in ACTIONS_BY_NAME}
+
+    def environment(self, name: str) -> dict[str, Any]:
+        """The environment variables the template gives a function, by catalog name."""
+        function = self.functions[self.by_function()[name]["function"]]
+        variables: dict[str, Any] = function["Properties"]["Environment"]["Variables"]
+        return variables
 
     @property
     def planner(self) -> dict[str, Any]:

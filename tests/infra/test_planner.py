@@ -25,6 +25,7 @@ from tests.infra.template import (
     as_list,
     flatten,
     ref_target,
+    settings_from,
     statements,
     tables_keyed_by,
 )
@@ -35,13 +36,6 @@ SCHEDULER = "scheduler.amazonaws.com"
 @pytest.fixture
 def workers(synthesized: Synthesized) -> Workers:
     return Workers(synthesized)
-
-
-def planner_env(workers: Workers) -> dict[str, Any]:
-    variables: dict[str, Any] = workers.functions[workers.planner["function"]]["Properties"]["Environment"][
-        "Variables"
-    ]
-    return variables
 
 
 def scheduler_role(workers: Workers) -> tuple[str, dict[str, Any]]:
@@ -69,27 +63,16 @@ def normalized(role: dict[str, Any]) -> dict[frozenset[str], Any]:
     return result
 
 
-def settings_from(env: dict[str, Any]) -> PlannerSettings:
-    """The planner's settings from the template's environment, its references standing in as strings."""
-    stand_ins = {"USER_POOL_ID": "eu-west-1_Stand1n"}
-    return PlannerSettings.model_validate(
-        {
-            name: value if isinstance(value, str) else stand_ins.get(name, json.dumps(value))
-            for name, value in env.items()
-        }
-    )
-
-
 def test_the_planner_environment_is_every_planner_setting(synthesized: Synthesized, workers: Workers) -> None:
     # Given the planner function's environment and the settings model its handler validates
-    env = planner_env(workers)
+    env = workers.environment(PLANNER.name)
     aliases = {f.alias for f in PlannerSettings.model_fields.values() if f.alias}
     required = {f.alias for f in PlannerSettings.model_fields.values() if f.alias and f.is_required()}
     # Then every required setting is there, and every optional one too (no hidden default is relied on,
     # e.g. the "default" schedule group), with nothing but settings and Powertools' own variables
     assert required <= set(env)
     assert set(env) - POWERTOOLS_VARIABLES == aliases
-    settings_from(env)  # and the values have the settings' types
+    settings_from(PlannerSettings, env)  # and the values have the settings' types
     # And each points at the planner's own resources
     joined = workers.planner
     context = synthesized.context
@@ -228,11 +211,11 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
     synthesized: Synthesized, workers: Workers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the planner's code, in the environment the stack gives its function
-    env = planner_env(workers)
+    env = workers.environment(PLANNER.name)
     monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
     monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
     planner = LifecyclePlanner()
-    planner.settings = settings_from(env)
+    planner.settings = settings_from(PlannerSettings, env)
     planner.clients.events = RecordingEvents()  # type: ignore[assignment]
     # When a leaver arrives past the threshold, and the planner publishes the sequencer's audit event
     leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-1", "username": "jdoe"})

@@ -1,0 +1,158 @@
+"""The operator's CloudWatch dashboard: what the alarms (infra/alarms.py) watch, and what leads up to them.
+
+Rows, top to bottom: each action's outcomes by type; every queue's depth and the age of its oldest message;
+every DLQ's depth; retries and Lambda throttles; the planner's plans started, held, stalled and failed; a
+place kept for the time to lock-out. The product's own metrics are the functions' EMF counts (Powertools:
+namespace METRICS_NAMESPACE, dimensions `action` = the function's catalog name and `service`); a consumer
+counts every audit event it publishes under the event's detail-type, and every record it hands back to its
+queue for a retry as `Retried` (cognito_workers/consumer.py). The template tests check that each metric of
+that namespace shown here is one the code emits, with the same dimensions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import get_args
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from cognito_workers.contracts import OutcomeType
+from infra.alarms import HOLD_METRIC
+from infra.consumer import METRICS_NAMESPACE, SERVICE_NAME, QueueFedFunction
+
+PERIOD = cdk.Duration.minutes(5)
+# A record handed back to its queue for another delivery (QueueConsumer._retry_or_give_up).
+RETRIED_METRIC = "Retried"
+# The planner's audit events, each counted under its detail-type (lifecycle/state.py): a plan started (or
+# released from its hold), held by the leaver threshold, stalled on a step that gave up, or failed.
+PLAN_METRICS = ("PlanStarted", HOLD_METRIC, "PlanStalled", "PlanFailed")
+# CloudWatch's grid is 24 units wide: four graphs a row.
+FULL_WIDTH = 24
+GRAPH_WIDTH = 6
+GRAPH_HEIGHT = 6
+TIME_TO_LOCKOUT_TEXT = (
+    "### Time to lock-out\n"
+    "Reserved for the time from a leaver's HR event to the user's lock-out (disabled, signed out). No"
+    " function emits that metric yet: the change that emits it adds its graph here."
+)
+
+
+def product_metric(name: str, function: str, *, label: str | None = None) -> cloudwatch.Metric:
+    """One of the functions' EMF counts, summed per period, with the dimensions every count carries."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"action": function, "service": SERVICE_NAME},
+        statistic=cloudwatch.Stats.SUM,
+        period=PERIOD,
+        label=label or name,
+    )
+
+
+class OperatorDashboard(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        dashboard_name: str,
+        workers: Sequence[QueueFedFunction],
+        planner: QueueFedFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        consumers = [*workers, planner]
+        self.dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=dashboard_name,
+            default_interval=cdk.Duration.hours(3),
+        )
+        self.dashboard.add_widgets(
+            _heading("Outcomes per action", "One count per outcome event, by type (Sum per 5 minutes)."),
+            *(_graph(f"{worker.name} outcomes", _outcomes(worker)) for worker in workers),
+        )
+        self.dashboard.add_widgets(
+            _heading(
+                "Queues",
+                "Messages waiting in each function's queue, the age of the oldest, and every dead-letter"
+                " queue's depth (each DLQ is alarmed at 1).",
+            ),
+            _wide_graph(
+                "Queue depth (visible messages, Maximum)",
+                [
+                    c.queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM, label=c.name
+                    )
+                    for c in consumers
+                ],
+            ),
+            _wide_graph(
+                "Age of the oldest message (seconds, Maximum)",
+                [
+                    c.queue.metric_approximate_age_of_oldest_message(
+                        period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM, label=c.name
+                    )
+                    for c in consumers
+                ],
+            ),
+            _wide_graph(
+                "Dead-letter queue depth (visible messages, Maximum)",
+                [
+                    c.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                        period=PERIOD, statistic=cloudwatch.Stats.MAXIMUM, label=c.name
+                    )
+                    for c in consumers
+                ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            _heading(
+                "Throttles and retries",
+                "Records handed back to their queue for a retry (throttling, 5xx, timeouts), and Lambda"
+                " invocations throttled by the account's concurrency (Sum per 5 minutes).",
+            ),
+            _wide_graph(
+                "Retried records", [product_metric(RETRIED_METRIC, c.name, label=c.name) for c in consumers]
+            ),
+            _wide_graph(
+                "Lambda throttles",
+                [
+                    c.function.metric_throttles(period=PERIOD, statistic=cloudwatch.Stats.SUM, label=c.name)
+                    for c in consumers
+                ],
+            ),
+        )
+        self.dashboard.add_widgets(
+            _heading(
+                "Lifecycle plans",
+                "The planner's plans: started (or released from a hold), held by the leaver threshold"
+                " (alarmed), stalled on a step that gave up (its command is in a DLQ), failed on a rejected"
+                " step.",
+            ),
+            _wide_graph("Plans", [product_metric(name, planner.name) for name in PLAN_METRICS]),
+            cloudwatch.TextWidget(markdown=TIME_TO_LOCKOUT_TEXT, width=FULL_WIDTH, height=2),
+        )
+
+
+def _outcomes(worker: QueueFedFunction) -> list[cloudwatch.IMetric]:
+    return [product_metric(outcome, worker.name) for outcome in get_args(OutcomeType)]
+
+
+def _heading(title: str, text: str) -> cloudwatch.TextWidget:
+    return cloudwatch.TextWidget(markdown=f"## {title}\n{text}", width=FULL_WIDTH, height=2)
+
+
+def _graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(title=title, left=metrics, width=GRAPH_WIDTH, height=GRAPH_HEIGHT)
+
+
+def _wide_graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=metrics,
+        width=FULL_WIDTH // 2,
+        height=GRAPH_HEIGHT,
+        legend_position=cloudwatch.LegendPosition.RIGHT,
+    )

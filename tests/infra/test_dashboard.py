@@ -1,0 +1,158 @@
+"""The operator dashboard in the template: every metric it shows from the product's namespace is one the
+functions' code emits (namespace, name, dimensions), found by running that code in the environment the stack
+gives each function; and it shows each queue, DLQ and function the stack has."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator
+from typing import Any, get_args
+
+import pytest
+from aws_lambda_powertools.metrics import EphemeralMetrics
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from cognito_workers import observability
+from cognito_workers.catalog import ACTIONS, PLANNER
+from cognito_workers.consumer import Delivery, QueueConsumer
+from cognito_workers.contracts import OutcomeType
+from cognito_workers.errors import RetryableFailure
+from cognito_workers.lifecycle.events import parse_lifecycle_event
+from cognito_workers.lifecycle.planner import LifecyclePlanner
+from cognito_workers.lifecycle.plans import plan_for
+from cognito_workers.lifecycle.state import PersonState, Sequencer
+from cognito_workers.settings import PlannerSettings, WorkerSettings
+from cognito_workers.worker import ActionWorker
+from tests.infra.conftest import Synthesized
+from tests.infra.template import Workers, flatten, settings_from
+
+# A metric as the dashboard shows it and as EMF declares it: namespace, name, dimensions.
+Metric = tuple[str, str, frozenset[tuple[str, str]]]
+EVENT_TIME = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+
+
+@pytest.fixture
+def workers(synthesized: Synthesized) -> Workers:
+    return Workers(synthesized)
+
+
+def dashboard_body(synthesized: Synthesized) -> dict[str, Any]:
+    (dashboard,) = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    body: dict[str, Any] = json.loads(flatten(dashboard["Properties"]["DashboardBody"]))
+    return body
+
+
+def shown_metrics(synthesized: Synthesized) -> list[Metric]:
+    """Every metric of every graph: [namespace, name, dimension, value, ..., {options}] in the body."""
+    shown = []
+    for widget in dashboard_body(synthesized)["widgets"]:
+        for namespace, name, *rest in widget["properties"].get("metrics", []):
+            dimensions = [part for part in rest if isinstance(part, str)]
+            shown.append((namespace, name, frozenset(zip(dimensions[::2], dimensions[1::2], strict=True))))
+    return shown
+
+
+def emitted(metrics: EphemeralMetrics) -> set[Metric]:
+    """What the handler would print at the end of its invocation (EMF), read back as metrics."""
+    emf: dict[str, Any] = dict(metrics.serialize_metric_set())
+    declared = set()
+    for metric_set in emf["_aws"]["CloudWatchMetrics"]:
+        for dimension_names in metric_set["Dimensions"]:
+            dimensions = frozenset((name, emf[name]) for name in dimension_names)
+            declared |= {(metric_set["Namespace"], m["Name"], dimensions) for m in metric_set["Metrics"]}
+    return declared
+
+
+def retried(consumer: QueueConsumer[Any]) -> None:
+    """A record that fails on a transient cause on its first delivery: handed back for a retry."""
+    record = SQSRecord({"messageId": "m-1", "body": "{}", "attributes": {"ApproximateReceiveCount": "1"}})
+    failure = RetryableFailure("TooManyRequestsException", "slow down")
+    with pytest.raises(RetryableFailure):
+        consumer._retry_or_give_up(Delivery(record=record), failure, consumer.settings)
+
+
+def planner_audits() -> Iterator[str]:
+    """The planner's audit events of a joiner started, stalled on a step that gave up, failed on a
+    rejected step, and a leaver held by the threshold: the sequencer decides which they are."""
+    joiner = parse_lifecycle_event(
+        "EmployeeOnboarded", {"employeeId": "E-1", "email": "e1@example.com", "sendInvitation": False}
+    )
+    leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-2", "username": "jdoe"})
+    error = {"code": "InvalidParameterException", "message": "refused"}
+    for step_outcome in ("ActionFailed", "ActionRejected"):
+        sequencer = Sequencer(PersonState(username="e-1"), admit_leaver=lambda: True)
+        started = sequencer.accept(plan_for(joiner, plan_id="evt-1", event_time=EVENT_TIME))
+        key = started.commands[0].idempotency_key
+        effects = sequencer.on_outcome(step_outcome, {"idempotencyKey": key, "error": error})
+        yield from (outcome for outcome, _ in effects.audits)
+    held = Sequencer(PersonState(username="jdoe"), admit_leaver=lambda: False).accept(
+        plan_for(leaver, plan_id="evt-2", event_time=EVENT_TIME)
+    )
+    yield from (outcome for outcome, _ in held.audits)
+
+
+@pytest.fixture
+def emitted_by_the_code(workers: Workers, monkeypatch: pytest.MonkeyPatch) -> set[Metric]:
+    """Every metric the functions' code emits, each function run in the environment the stack gives it:
+    the workers' outcome types and retries, the planner's audit events and retries."""
+    declared: set[Metric] = set()
+    for spec in ACTIONS:
+        env = workers.environment(spec.name)
+        monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
+        monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
+        worker = ActionWorker(spec.name)
+        worker.settings = settings_from(WorkerSettings, env)
+        for outcome in get_args(OutcomeType):
+            worker.published(outcome)
+        retried(worker)
+        declared |= emitted(worker._metrics)
+    env = workers.environment(PLANNER.name)
+    monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
+    monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
+    planner = LifecyclePlanner()
+    planner.settings = settings_from(PlannerSettings, env)
+    for outcome in planner_audits():
+        planner.published(outcome)
+    retried(planner)
+    return declared | emitted(planner._metrics)
+
+
+def test_every_product_metric_shown_is_one_the_code_emits(
+    synthesized: Synthesized, workers: Workers, emitted_by_the_code: set[Metric]
+) -> None:
+    namespaces = {workers.environment(name)["POWERTOOLS_METRICS_NAMESPACE"] for name in workers.by_function()}
+    (namespace,) = namespaces
+    shown = [metric for metric in shown_metrics(synthesized) if metric[0] == namespace]
+    assert shown
+    assert [metric for metric in shown if metric not in emitted_by_the_code] == []
+    # Every action's outcomes by type, and the planner's plans started, held, stalled and failed
+    names_by_function: dict[str, set[str]] = {}
+    for _, name, dimensions in shown:
+        names_by_function.setdefault(dict(dimensions)["action"], set()).add(name)
+    for spec in ACTIONS:
+        assert names_by_function[spec.name] >= set(get_args(OutcomeType)) | {"Retried"}, spec.name
+    plans = {"PlanStarted", "PlanHeld", "PlanStalled", "PlanFailed"}
+    assert names_by_function[PLANNER.name] >= plans | {"Retried"}
+
+
+def test_every_queue_dlq_and_function_is_shown(synthesized: Synthesized, workers: Workers) -> None:
+    shown: dict[str, set[str]] = {}
+    for namespace, name, dimensions in shown_metrics(synthesized):
+        for _, value in dimensions:
+            target = value.removeprefix("${").split(".")[0].removesuffix("}")
+            shown.setdefault(target, set()).add(f"{namespace}:{name}")
+    for name, joined in workers.by_function().items():
+        assert shown[joined["queue"]] == {
+            "AWS/SQS:ApproximateNumberOfMessagesVisible",
+            "AWS/SQS:ApproximateAgeOfOldestMessage",
+        }, name
+        assert shown[joined["dlq"]] == {"AWS/SQS:ApproximateNumberOfMessagesVisible"}, name
+        assert shown[joined["function"]] == {"AWS/Lambda:Throttles"}, name
+
+
+def test_time_to_lock_out_has_its_place_and_no_invented_metric(synthesized: Synthesized) -> None:
+    widgets = dashboard_body(synthesized)["widgets"]
+    texts = [widget["properties"]["markdown"] for widget in widgets if widget["type"] == "text"]
+    assert [text for text in texts if text.startswith("### Time to lock-out")]
+    assert not [name for _, name, _ in shown_metrics(synthesized) if "lock" in name.lower()]
