@@ -43,9 +43,10 @@ class HrEvent(BaseModel):
     sequence: int | None = Field(
         default=None,
         ge=0,
-        description="Should increase with every event the HR system publishes for the employee. Two events "
-        "that both give one are ordered by it, others by the event time; an event older than one already "
-        "started for the person is skipped as stale.",
+        description="Should increase with every event the HR system publishes for the employee: a person's "
+        "events are ordered by it. Events without one come before every event with one, in the order of "
+        "their time; ties go joiner, mover, leaver, rehire, then by event id. An event older than one "
+        "already started for the person is skipped as stale.",
     )
     dry_run: bool = Field(
         default=False,

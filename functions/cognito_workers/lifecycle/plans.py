@@ -23,6 +23,8 @@ from cognito_workers.lifecycle.events import (
     cognito_attribute,
 )
 
+# Of two events of a person at the same time and sequence, the one earlier in a working life comes first.
+_LIFECYCLE_ORDER = ("EmployeeOnboarded", "EmployeeUpdated", "EmployeeOffboarded", "EmployeeRehired")
 PAGE_SIZE = 60  # the most AdminListDevices and AdminListGroupsForUser return at once
 
 Expansion = Literal["forget_devices", "leave_groups", "converge_groups"]
@@ -84,11 +86,23 @@ class Plan(BaseModel):
     def is_joiner(self) -> bool:
         return self.event_type == "EmployeeOnboarded"
 
+    @property
+    def order_key(self) -> tuple[bool, int, datetime.datetime, int, str]:
+        """The one total order of a person's events, used by the queue and the staleness check alike:
+        events that carry a `sequence` by it, after every event that carries none (a sequence is what an HR
+        system promises to order by, so it outranks the clock); events without one by their time. Ties (the
+        event time has whole seconds) go by the lifecycle (joiner, mover, leaver, rehire), then by event
+        id."""
+        return (
+            self.sequence is not None,
+            self.sequence or 0,
+            self.event_time,
+            _LIFECYCLE_ORDER.index(self.event_type),
+            self.plan_id,
+        )
+
     def precedes(self, other: Plan) -> bool:
-        """Whether this plan's event came before the other's: by sequence when both give one, else by time."""
-        if self.sequence is not None and other.sequence is not None:
-            return self.sequence < other.sequence
-        return self.event_time < other.event_time
+        return self.order_key < other.order_key
 
 
 def plan_for(event: LifecycleEvent, *, plan_id: str, event_time: datetime.datetime) -> Plan:

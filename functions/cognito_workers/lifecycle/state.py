@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from functools import cmp_to_key
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -180,7 +179,7 @@ class Sequencer:
         self._next()
 
     def _queue(self, plan: Plan, reason: str) -> None:
-        self.state.pending = sorted([*self.state.pending, plan], key=cmp_to_key(_in_event_order))
+        self.state.pending = sorted([*self.state.pending, plan], key=lambda waiting: waiting.order_key)
         self.effects.audits.append(("PlanQueued", audit(plan, reason=reason)))
 
     def _start(self, plan: Plan) -> None:
@@ -266,7 +265,3 @@ class Sequencer:
 
 def _error_of(outcome: str, detail: dict[str, Any]) -> OutcomeError:
     return OutcomeError.model_validate(detail.get("error") or {"code": outcome, "message": ""})
-
-
-def _in_event_order(first: Plan, second: Plan) -> int:
-    return -1 if first.precedes(second) else 1 if second.precedes(first) else 0
