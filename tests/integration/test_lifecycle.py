@@ -349,10 +349,10 @@ def test_a_transition_that_loses_the_save_to_a_concurrent_one_publishes_nothing(
     other = configured_planner(deployment, LifecyclePlanner())
     save = LifecycleStore.save
 
-    def joiner_saves_first(store: LifecycleStore, state: Any, version: int) -> None:
+    def joiner_saves_first(store: LifecycleStore, state: Any, version: int, outbox: Any) -> int:
         monkeypatch.setattr(LifecycleStore, "save", save)
         other.handler(sqs_event([by_id[join]], queue.arn), context)  # another invocation, meanwhile
-        save(store, state, version)
+        return save(store, state, version, outbox)
 
     monkeypatch.setattr(LifecycleStore, "save", joiner_saves_first)
     lifecycle.planner.handler(sqs_event([by_id[move]], queue.arn), context)

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import Plan, PlannedCommand, plan_for
-from cognito_workers.lifecycle.state import Effects, PersonState, Sequencer
+from cognito_workers.lifecycle.state import (
+    PersonState,
+    PlanArrived,
+    StepEnded,
+    TransitionInput,
+    transition,
+)
 
 T0 = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
 GROUPS = ("staff", "engineering")
@@ -58,16 +64,17 @@ def run(plans: list[Plan], drain_after: list[bool]) -> PersonState:
     """The plans arrive in this order; after each, the outcomes so far are delivered or not yet."""
     state, user, in_flight = PersonState(username="ada"), ModelUser(), []
 
-    def apply(effects: Effects) -> None:
+    def apply(given: TransitionInput) -> None:
+        nonlocal state
+        state, effects = transition(state, given, leaver_admitted=True)
         in_flight.extend(effects.commands)
 
     def drain() -> None:
         while in_flight:
-            outcome, detail = user.answer(in_flight.pop(0))
-            apply(Sequencer(state, admit_leaver=lambda: True).on_outcome(outcome, detail))
+            apply(StepEnded(*user.answer(in_flight.pop(0))))
 
     for plan, then_drain in zip(plans, drain_after, strict=True):
-        apply(Sequencer(state, admit_leaver=lambda: True).accept(plan))
+        apply(PlanArrived(plan))
         if then_drain:
             drain()
     drain()

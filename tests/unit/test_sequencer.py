@@ -8,7 +8,15 @@ from typing import Any
 
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import Plan, PlannedCommand, plan_for
-from cognito_workers.lifecycle.state import Effects, PersonState, Sequencer
+from cognito_workers.lifecycle.state import (
+    Effects,
+    OperatorRelease,
+    PersonState,
+    PlanArrived,
+    StepEnded,
+    TransitionInput,
+    transition,
+)
 
 T0 = datetime.datetime(2026, 11, 26, 9, 0, tzinfo=datetime.UTC)
 
@@ -29,14 +37,18 @@ class Person:
         self.admit = admit
 
     def accept(self, new_plan: Plan) -> Effects:
-        return Sequencer(self.state, admit_leaver=lambda: self.admit).accept(new_plan)
+        return self._transition(PlanArrived(new_plan))
 
     def outcome(self, command: PlannedCommand, kind: str = "ActionSucceeded", **detail: Any) -> Effects:
         detail = {"idempotencyKey": command.idempotency_key, "username": "ada", **detail}
-        return Sequencer(self.state, admit_leaver=lambda: self.admit).on_outcome(kind, detail)
+        return self._transition(StepEnded(kind, detail))
 
     def release(self) -> Effects:
-        return Sequencer(self.state, admit_leaver=lambda: self.admit).release()
+        return self._transition(OperatorRelease())
+
+    def _transition(self, given: TransitionInput) -> Effects:
+        self.state, effects = transition(self.state, given, leaver_admitted=self.admit)
+        return effects
 
 
 def audits(effects: Effects) -> list[str]:

@@ -1,18 +1,17 @@
 """The lifecycle planner: a queue consumer of HR events, of the outcomes of its own plan steps, and of the
 operator's release of a deprovisioning hold.
 
-An HR event becomes a plan (plans.py); the person's sequencer (state.py) decides what runs; the planner
-saves the state, then publishes the transition's effects. The effects are saved with the state (an outbox)
-and cleared once published: a transition that loses the save to a concurrent one has published nothing (an
-effect published first could run a step of a plan that is not the person's current one), and a crash
-between the save and the publishing leaves the effects in the state, where the person's next transition
-(the redelivered record at the latest) publishes them. Publishing twice is harmless: commands carry
-idempotency keys.
+An HR event becomes a plan (plans.py); the person's state machine (state.py) decides what runs; the planner
+saves the state, then publishes the transition's effects. The effects are saved with the state, in the
+same conditional write, as the item's outbox, and cleared once published: a transition that loses the save
+to a concurrent one has published nothing (an effect published first could run a step of a plan that is
+not the person's current one). A concurrent invocation, or the person's next transition after a crash (the
+redelivered record at the latest), finds the outbox not yet cleared and publishes it before its own
+transition: published twice at worst, which is harmless, as commands carry idempotency keys.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 from collections.abc import Callable
@@ -28,7 +27,16 @@ from cognito_workers.errors import CommandRejected, RetryableFailure
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.plans import PlannedCommand, plan_for
 from cognito_workers.lifecycle.schedules import DeletionSchedules
-from cognito_workers.lifecycle.state import STEP_OUTCOMES, Effects, Sequencer, audit
+from cognito_workers.lifecycle.state import (
+    STEP_OUTCOMES,
+    Effects,
+    OperatorRelease,
+    PlanArrived,
+    StepEnded,
+    TransitionInput,
+    audit,
+    transition,
+)
 from cognito_workers.lifecycle.store import LifecycleStore, VersionConflict
 from cognito_workers.settings import PlannerSettings
 
@@ -97,14 +105,14 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         if lifecycle_event.dry_run:
             self.publish("PlanComputed", audit(plan, stages=[stage.describe() for stage in plan.stages]))
             return
-        self._transition(plan.username, lambda sequencer: sequencer.accept(plan))
+        self._transition(plan.username, PlanArrived(plan))
 
     def _step_done(self, delivery: Delivery, outcome: str, detail: dict[str, Any]) -> None:
         username = detail.get("username")
         if not isinstance(username, str):
             return  # not a person's step: nothing to sequence
         delivery.identify(username=username, correlation_id=detail.get("correlationId"))
-        self._transition(username, lambda sequencer: sequencer.on_outcome(outcome, detail))
+        self._transition(username, StepEnded(outcome, detail))
         self._metrics.add_metric(name="StepOutcomes", unit=MetricUnit.Count, value=1)
 
     def _release(self) -> None:
@@ -112,7 +120,7 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         self.store.reset_leavers(self.clock(), datetime.timedelta(minutes=settings.leaver_window_minutes))
         held = self.store.held()
         for username in held:
-            self._transition(username, lambda sequencer: sequencer.release())
+            self._transition(username, OperatorRelease())
         self.publish("HoldReleased", HoldReleased(released=held), released=len(held))
 
     def _admit_leaver(self) -> bool:
@@ -120,9 +128,9 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         window = datetime.timedelta(minutes=settings.leaver_window_minutes)
         return self.store.count_leaver(self.clock(), window) <= settings.leaver_threshold
 
-    def _transition(self, username: str, step: Callable[[Sequencer], Effects]) -> None:
-        """Load, transition, save with the effects, publish them, clear them; on a concurrent save, start
-        again from the saved state."""
+    def _transition(self, username: str, given: TransitionInput) -> None:
+        """Load, publish an outbox left behind, transition, save the state with its effects in one write,
+        publish them, clear the outbox; on a concurrent save, start again from the saved state."""
         store = self.store
         admitted: list[bool] = []  # a retry after a conflict must not count the same leaver again
 
@@ -132,22 +140,19 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
             return admitted[0]
 
         for _ in range(_MAX_VERSION_CONFLICTS):
-            state, version = store.load(username)
-            if state.unpublished is not None:  # saved by a transition that crashed, or is publishing now
-                self._apply(username, state.unpublished)
-                state.unpublished = None
-            sequencer = Sequencer(state, admit_leaver=admit_leaver)
-            effects = step(sequencer)
-            state.unpublished = None if effects.none else effects
+            saved = store.load(username)
+            if saved.outbox is not None:  # saved by a transition that crashed, or is publishing now
+                self._apply(username, saved.outbox)
+            state, effects = transition(saved.state, given, leaver_admitted=True)
+            if effects.starts_leaver and not admit_leaver():
+                state, effects = transition(saved.state, given, leaver_admitted=False)
             try:
-                store.save(state, version)
+                version = store.save(state, saved.version, None if effects.none else effects)
             except VersionConflict:
                 continue
-            if state.unpublished is not None:
+            if not effects.none:
                 self._apply(username, effects)
-                state.unpublished = None
-                with contextlib.suppress(VersionConflict):  # a later transition published them already
-                    store.save(state, version + 1)
+                store.clear_outbox(username, version)
             return
         raise RetryableFailure("ConcurrentUpdate", f"the state of {username} kept changing while planning")
 

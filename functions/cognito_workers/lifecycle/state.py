@@ -18,15 +18,22 @@ back to wait for the joiner instead of failing, and that joiner is then let in a
 the plan that started: the joiner runs, then the waiting plans in event order. Such a joiner that arrives
 while that later plan still runs waits for its outcome: if the plan finds no user, the joiner runs first;
 if the user was there after all, the joiner is stale.
+
+A person is in one phase (PHASES below, drawn in the README from PHASE_CHANGES): Idle, Running (a plan's
+stage waits for its outcomes), Held (a leaver waits for the operator's release) or AwaitingJoiner (plans
+wait for the person's joiner). `transition(state, input, leaver_admitted=...)` is the one entry point: a
+pure function of the state and one input (an HR event's plan, a step's outcome, the operator's release)
+that returns the next state and the effects, and refuses a phase change its table does not list.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from cognito_workers.contracts import OutcomeError
 from cognito_workers.lifecycle.plans import Plan, PlannedCommand, Stage, expand
@@ -38,13 +45,34 @@ STEP_OUTCOMES = frozenset({REJECTED, GAVE_UP, "ActionSucceeded", "ActionSkipped"
 _REMEMBERED_PLANS = 20
 
 
+class Phase(StrEnum):
+    IDLE = "Idle"
+    RUNNING = "Running"
+    HELD = "Held"
+    AWAITING_JOINER = "AwaitingJoiner"
+
+
+# Every change of phase one transition may make, and what makes it; a transition that would make another
+# is a defect (transition() raises). Staying in a phase is always allowed.
+PHASE_CHANGES: tuple[tuple[Phase, str, Phase], ...] = (
+    (Phase.IDLE, "an HR event is admitted", Phase.RUNNING),
+    (Phase.IDLE, "a leaver over the threshold", Phase.HELD),
+    (Phase.RUNNING, "its plan ends, no waiting plan may start", Phase.IDLE),
+    (Phase.RUNNING, "its plan ends, the next is a leaver over the threshold", Phase.HELD),
+    (Phase.RUNNING, "a step finds no user before any joiner", Phase.AWAITING_JOINER),
+    (Phase.HELD, "the operator releases the hold", Phase.RUNNING),
+    (Phase.AWAITING_JOINER, "the person's joiner arrives", Phase.RUNNING),
+)
+
+
 class ActivePlan(BaseModel):
     plan: Plan
     stage_index: int = 0
     stage: Stage
     awaiting: dict[str, str] = Field(default_factory=dict, description="idempotency key -> action")
-    held: bool = False
-    started_after: Plan | None = Field(default=None, description="the person's last started plan before it")
+    started_after: Plan | None = Field(
+        default=None, description="the person's last started plan before it, again the last if it goes back"
+    )
 
 
 class PlanAudit(BaseModel):
@@ -72,6 +100,7 @@ class Effects(BaseModel):
     audits: list[tuple[str, PlanAudit]] = Field(default_factory=list)
     now_held: bool = False
     now_released: bool = False
+    starts_leaver: bool = Field(default=False, description="a leaver's plan asked to start (the threshold)")
 
     @property
     def none(self) -> bool:
@@ -80,15 +109,24 @@ class Effects(BaseModel):
 
 class PersonState(BaseModel):
     username: str
-    active: ActivePlan | None = None
+    phase: Phase = Phase.IDLE
+    active: ActivePlan | None = Field(default=None, description="the plan that runs, or is held")
     pending: list[Plan] = Field(default_factory=list)
     last_started: Plan | None = None
     recent_plan_ids: list[str] = Field(default_factory=list)
     onboarded: bool = Field(default=False, description="a joiner has started for this person")
-    awaiting_joiner: bool = Field(default=False, description="a plan found no user: the joiner goes first")
-    unpublished: Effects | None = Field(
-        default=None, description="effects saved with the state and not yet known to be published"
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _phase_of_a_state_saved_before_phases(cls, data: Any) -> Any:
+        """A state saved by an earlier version carries `awaiting_joiner` and `active.held` instead."""
+        if isinstance(data, dict) and "phase" not in data:
+            active = data.get("active")
+            if data.pop("awaiting_joiner", False):
+                data["phase"] = Phase.AWAITING_JOINER
+            elif active:
+                data["phase"] = Phase.HELD if active.pop("held", False) else Phase.RUNNING
+        return data
 
 
 def audit(plan: Plan, **fields: Any) -> PlanAudit:
@@ -101,37 +139,106 @@ def audit(plan: Plan, **fields: Any) -> PlanAudit:
     )
 
 
-class Sequencer:
-    """One transition of one person's state. `admit_leaver` answers whether another deprovisioning may
-    start now (the safety threshold)."""
+@dataclass(frozen=True)
+class PlanArrived:
+    plan: Plan
 
-    def __init__(self, state: PersonState, admit_leaver: Callable[[], bool]) -> None:
+
+@dataclass(frozen=True)
+class StepEnded:
+    outcome: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OperatorRelease:
+    pass
+
+
+TransitionInput = PlanArrived | StepEnded | OperatorRelease
+
+
+class PhaseChangeRefused(AssertionError):
+    """A transition made a change of phase PHASE_CHANGES does not list: a defect of the sequencer."""
+
+
+def transition(
+    state: PersonState, given: TransitionInput, *, leaver_admitted: bool
+) -> tuple[PersonState, Effects]:
+    """The person's next state and the effects of one input; `state` is left as it is. `leaver_admitted`
+    answers whether a leaver's plan may start now (the safety threshold); `Effects.starts_leaver` says
+    whether the answer was used."""
+    sequencer = _Sequencer(state.model_copy(deep=True), leaver_admitted=leaver_admitted)
+    if isinstance(given, PlanArrived):
+        sequencer.accept(given.plan)
+    elif isinstance(given, StepEnded):
+        sequencer.on_outcome(given.outcome, given.detail)
+    else:
+        sequencer.release()
+    after = sequencer.state
+    if after.phase != state.phase and (state.phase, after.phase) not in _ALLOWED_CHANGES:
+        raise PhaseChangeRefused(f"{state.username}: {state.phase} -> {after.phase} is not a phase change")
+    return after, sequencer.effects
+
+
+_ALLOWED_CHANGES = frozenset((before, after) for before, _, after in PHASE_CHANGES)
+
+
+def phase_diagram() -> str:
+    """PHASE_CHANGES as a mermaid state diagram (the README shows it)."""
+    lines = ["stateDiagram-v2", f"    [*] --> {Phase.IDLE}"]
+    lines += [f"    {before} --> {after}: {cause}" for before, cause, after in PHASE_CHANGES]
+    return "\n".join(lines)
+
+
+Admission = Literal["start", "queue", "stale"]
+
+
+def admission(state: PersonState, plan: Plan) -> Admission:
+    """The one rule of what an HR event's plan does: start now, wait its turn, or be skipped as stale.
+
+    Stale: older than the last started plan. A joiner of a person no joiner has started for is never stale
+    while another plan runs or waits for it: that plan may be the one needing it (a late joiner). It waits
+    while a plan runs or is held, and so does any other plan while a joiner is awaited."""
+    late_joiner = plan.is_joiner and not state.onboarded and state.phase is not Phase.IDLE
+    last = state.last_started
+    if last is not None and plan.precedes(last) and not late_joiner:
+        return "stale"
+    if state.phase in {Phase.RUNNING, Phase.HELD}:
+        return "queue"
+    if state.phase is Phase.AWAITING_JOINER and not plan.is_joiner:
+        return "queue"
+    return "start"
+
+
+class _Sequencer:
+    """One transition of one person's state, applied to the copy it is given."""
+
+    def __init__(self, state: PersonState, *, leaver_admitted: bool) -> None:
         self.state = state
         self.effects = Effects()
-        self._admit_leaver = admit_leaver
+        self._leaver_admitted = leaver_admitted
 
-    def accept(self, plan: Plan) -> Effects:
+    def accept(self, plan: Plan) -> None:
         state = self.state
         if plan.plan_id in state.recent_plan_ids or any(p.plan_id == plan.plan_id for p in state.pending):
-            return self.effects  # a redelivered HR event: its outcome was already published
+            return  # a redelivered HR event: its outcome was already published
         state.recent_plan_ids = [*state.recent_plan_ids, plan.plan_id][-_REMEMBERED_PLANS:]
-        # while a later plan runs for a person not onboarded, an older joiner may be the one it needs
-        maybe_late_joiner = plan.is_joiner and not state.onboarded and state.active is not None
-        if self._stale(plan) and not maybe_late_joiner:
+        decision = admission(state, plan)
+        if decision == "stale":
             self._skip_stale(plan)
-        elif state.active is None and self._may_start(plan):
+        elif decision == "start":
             self._start(plan)
         elif state.active is None:
             self._queue(plan, "AwaitingJoiner")
         else:
             self._queue(plan, f"after {state.active.plan.plan_id}")
-        return self.effects
 
-    def on_outcome(self, outcome: str, detail: dict[str, Any]) -> Effects:
+    def on_outcome(self, outcome: str, detail: dict[str, Any]) -> None:
         active = self.state.active
         key = detail.get("idempotencyKey")
-        if active is None or active.held or key not in active.awaiting:
-            return self.effects
+        if self.state.phase is not Phase.RUNNING or active is None or key not in active.awaiting:
+            return
         if outcome == GAVE_UP:
             self.effects.audits.append(
                 (
@@ -139,13 +246,13 @@ class Sequencer:
                     audit(active.plan, stage=active.stage_index, error=_error_of(outcome, detail)),
                 )
             )
-            return self.effects
+            return
         del active.awaiting[key]
         if outcome == REJECTED:
             error = _error_of(outcome, detail)
             if error.code == NO_USER and not active.plan.is_joiner and not self.state.onboarded:
                 self._await_joiner(active)
-                return self.effects
+                return
             self.effects.audits.append(
                 ("PlanFailed", audit(active.plan, stage=active.stage_index, error=error))
             )
@@ -157,22 +264,20 @@ class Sequencer:
             self._run()
         elif not active.awaiting:
             self._advance()
-        return self.effects
 
-    def release(self) -> Effects:
+    def release(self) -> None:
         active = self.state.active
-        if active is not None and active.held:
-            active.held = False
+        if self.state.phase is Phase.HELD and active is not None:
+            self.state.phase = Phase.RUNNING
             self.effects.now_released = True
             self.effects.audits.append(("PlanStarted", audit(active.plan, reason="Released")))
             self._run()
-        return self.effects
 
     def _await_joiner(self, active: ActivePlan) -> None:
         """The plan starts again, from its first stage, once a joiner of this person has run; until then it
         has not started, so an event between it and the last plan that did is not stale."""
         state = self.state
-        state.awaiting_joiner = True
+        state.phase = Phase.AWAITING_JOINER
         state.last_started = active.started_after
         state.active = None
         self._queue(active.plan, "AwaitingJoiner")
@@ -183,22 +288,24 @@ class Sequencer:
         self.effects.audits.append(("PlanQueued", audit(plan, reason=reason)))
 
     def _start(self, plan: Plan) -> None:
+        state = self.state
         if plan.is_joiner:
-            self.state.onboarded = True
-            self.state.awaiting_joiner = False
-        started_after, self.state.last_started = self.state.last_started, plan
-        self.state.active = (
-            ActivePlan(plan=plan, stage=plan.stages[0], started_after=started_after) if plan.stages else None
-        )
-        if self.state.active is None:
+            state.onboarded = True
+        started_after, state.last_started = state.last_started, plan
+        if not plan.stages:
+            state.active, state.phase = None, Phase.IDLE
             self.effects.audits.append(("PlanCompleted", audit(plan, reason="NothingToDo")))
             self._next()
             return
-        if plan.is_leaver and not self._admit_leaver():
-            self.state.active.held = True
-            self.effects.now_held = True
-            self.effects.audits.append(("PlanHeld", audit(plan, reason="LeaverThresholdReached")))
-            return
+        state.active = ActivePlan(plan=plan, stage=plan.stages[0], started_after=started_after)
+        if plan.is_leaver:
+            self.effects.starts_leaver = True
+            if not self._leaver_admitted:
+                state.phase = Phase.HELD
+                self.effects.now_held = True
+                self.effects.audits.append(("PlanHeld", audit(plan, reason="LeaverThresholdReached")))
+                return
+        state.phase = Phase.RUNNING
         stages = [stage.describe() for stage in plan.stages]
         self.effects.audits.append(("PlanStarted", audit(plan, stages=stages)))
         self._run()
@@ -234,30 +341,21 @@ class Sequencer:
             self._finish()
 
     def _finish(self) -> None:
-        self.state.active = None
+        self.state.active, self.state.phase = None, Phase.IDLE
         self._next()
 
     def _next(self) -> None:
-        """Start the first waiting plan; while a joiner is awaited, only a joiner may start."""
-        state = self.state
-        waiting = [p for p in state.pending if self._may_start(p)]
-        if waiting:
-            state.pending.remove(waiting[0])
-            if self._stale(waiting[0]):  # a joiner that waited for a plan that found the user after all
-                self._skip_stale(waiting[0])
-                self._next()
-            else:
-                self._start(waiting[0])
-
-    def _may_start(self, plan: Plan) -> bool:
-        """While a joiner is awaited, only a joiner may start."""
-        return plan.is_joiner or not self.state.awaiting_joiner
-
-    def _stale(self, plan: Plan) -> bool:
-        """Older than the last started plan, unless it is the joiner that plan waits for."""
-        last = self.state.last_started
-        late_joiner = plan.is_joiner and self.state.awaiting_joiner
-        return last is not None and plan.precedes(last) and not late_joiner
+        """Start the first waiting plan the admission rule lets start; skip the stale ones on the way."""
+        for plan in list(self.state.pending):
+            decision = admission(self.state, plan)
+            if decision == "queue":
+                continue
+            self.state.pending.remove(plan)
+            if decision == "stale":  # e.g. a joiner that waited for a plan that found the user after all
+                self._skip_stale(plan)
+                continue
+            self._start(plan)
+            return
 
     def _skip_stale(self, plan: Plan) -> None:
         self.effects.audits.append(("PlanSkipped", audit(plan, reason="Stale")))
