@@ -21,7 +21,7 @@ from cognito_workers.errors import RetryableFailure
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.lifecycle.plans import plan_for
-from cognito_workers.lifecycle.state import PersonState, Sequencer
+from cognito_workers.lifecycle.state import PersonState, PlanArrived, StepEnded, transition
 from cognito_workers.settings import PlannerSettings, WorkerSettings
 from cognito_workers.worker import ActionWorker
 from tests.infra.conftest import Synthesized
@@ -81,13 +81,19 @@ def planner_audits() -> Iterator[str]:
     leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-2", "username": "jdoe"})
     error = {"code": "InvalidParameterException", "message": "refused"}
     for step_outcome in ("ActionFailed", "ActionRejected"):
-        sequencer = Sequencer(PersonState(username="e-1"), admit_leaver=lambda: True)
-        started = sequencer.accept(plan_for(joiner, plan_id="evt-1", event_time=EVENT_TIME))
+        state, started = transition(
+            PersonState(username="e-1"),
+            PlanArrived(plan_for(joiner, plan_id="evt-1", event_time=EVENT_TIME)),
+            leaver_admitted=True,
+        )
         key = started.commands[0].idempotency_key
-        effects = sequencer.on_outcome(step_outcome, {"idempotencyKey": key, "error": error})
-        yield from (outcome for outcome, _ in effects.audits)
-    held = Sequencer(PersonState(username="jdoe"), admit_leaver=lambda: False).accept(
-        plan_for(leaver, plan_id="evt-2", event_time=EVENT_TIME)
+        ended = StepEnded(step_outcome, {"idempotencyKey": key, "error": error})
+        _, effects = transition(state, ended, leaver_admitted=True)
+        yield from (outcome for outcome, _ in [*started.audits, *effects.audits])
+    _, held = transition(
+        PersonState(username="jdoe"),
+        PlanArrived(plan_for(leaver, plan_id="evt-2", event_time=EVENT_TIME)),
+        leaver_admitted=False,
     )
     yield from (outcome for outcome, _ in held.audits)
 

@@ -14,7 +14,7 @@ from cognito_workers.catalog import PLANNER
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.lifecycle.plans import plan_for
-from cognito_workers.lifecycle.state import STEP_OUTCOMES, PersonState, Sequencer
+from cognito_workers.lifecycle.state import STEP_OUTCOMES, PersonState, PlanArrived, transition
 from cognito_workers.settings import PlannerSettings
 from infra.routing import planner_input_patterns
 from tests.infra.conftest import Synthesized
@@ -220,7 +220,7 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
     # When a leaver arrives past the threshold, and the planner publishes the sequencer's audit event
     leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-1", "username": "jdoe"})
     plan = plan_for(leaver, plan_id="evt-1", event_time=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC))
-    effects = Sequencer(PersonState(username="jdoe"), admit_leaver=lambda: False).accept(plan)
+    _, effects = transition(PersonState(username="jdoe"), PlanArrived(plan), leaver_admitted=False)
     assert effects.now_held
     ((outcome, detail),) = effects.audits
     planner.publish(outcome, detail)

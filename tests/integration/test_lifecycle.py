@@ -12,9 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from cognito_workers.lifecycle.planner import LifecyclePlanner
-from cognito_workers.lifecycle.store import LifecycleStore
 from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, LocalDeployment
-from local_aws.lambda_sqs import LambdaContext, configured_planner, deliver_batch, receive_messages, sqs_event
+from local_aws.lambda_sqs import configured_planner, deliver_batch
 from tests.conftest import Pipeline
 
 
@@ -293,78 +292,3 @@ def _exists(cognito: Any, deployment: LocalDeployment, username: str) -> bool:
     except ClientError:
         return False
     return True
-
-
-def test_a_crash_between_saving_and_publishing_publishes_on_redelivery(
-    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any, sqs: Any
-) -> None:
-    username = unique("outbox")
-    join = lifecycle.onboard(username, ["staff"])
-    queue = deployment.planner_queue
-    (message,) = receive_messages(sqs, queue.url, max_messages=10)
-    event = sqs_event([message], queue.arn)
-    context = LambdaContext("cognito-lifecycle-LifecyclePlanner")
-    planner = lifecycle.planner
-    publish = planner._apply
-
-    def crash_after_the_save(username: str, effects: Any) -> None:
-        planner._apply = publish  # type: ignore[method-assign]
-        raise RuntimeError("the process died here")
-
-    planner._apply = crash_after_the_save  # type: ignore[method-assign]
-    crashed = planner.handler(event, context)
-    nothing_published = lifecycle.audits(join)
-    redelivered = planner.handler(event, context)
-    sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
-    lifecycle.run()
-
-    assert crashed["batchItemFailures"] == [{"itemIdentifier": message["MessageId"]}]
-    assert nothing_published == []
-    assert redelivered["batchItemFailures"] == []
-    assert lifecycle.audits(join) == ["PlanStarted", "PlanCompleted"]
-    assert groups_of(cognito, deployment, username) == {"staff"}
-
-
-def test_a_transition_that_loses_the_save_to_a_concurrent_one_publishes_nothing(
-    lifecycle: Lifecycle,
-    cognito: Any,
-    deployment: LocalDeployment,
-    unique: Any,
-    sqs: Any,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    username = unique("race")
-    join = lifecycle.onboard(username, ["staff"], sequence=1)
-    move = lifecycle.publish(
-        "EmployeeUpdated",
-        employeeId=username.upper(),
-        username=username,
-        attributes={"department": "Sales"},
-        sequence=2,
-    )
-    queue = deployment.planner_queue
-    messages = receive_messages(sqs, queue.url, max_messages=10)
-    by_id = {json.loads(m["Body"])["id"]: m for m in messages}
-    context = LambdaContext("cognito-lifecycle-LifecyclePlanner")
-    other = configured_planner(deployment, LifecyclePlanner())
-    save = LifecycleStore.save
-
-    def joiner_saves_first(store: LifecycleStore, state: Any, version: int, outbox: Any) -> int:
-        monkeypatch.setattr(LifecycleStore, "save", save)
-        other.handler(sqs_event([by_id[join]], queue.arn), context)  # another invocation, meanwhile
-        return save(store, state, version, outbox)
-
-    monkeypatch.setattr(LifecycleStore, "save", joiner_saves_first)
-    lifecycle.planner.handler(sqs_event([by_id[move]], queue.arn), context)
-    updates_dispatched = receive_messages(
-        sqs, deployment.queues["AdminUpdateUserAttributes"].url, max_messages=10
-    )
-    for message in messages:
-        sqs.delete_message(QueueUrl=queue.url, ReceiptHandle=message["ReceiptHandle"])
-    lifecycle.run()
-
-    assert updates_dispatched == []  # the mover waits for the joiner: no step of it went out
-    assert lifecycle.audits(move) == ["PlanQueued", "PlanStarted", "PlanCompleted"]
-    assert {"Name": "custom:department", "Value": "Sales"} in user(cognito, deployment, username)[
-        "UserAttributes"
-    ]

@@ -67,8 +67,12 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
     rejected_outcome: ClassVar[str] = "LifecycleEventRejected"
     failed_outcome: ClassVar[str] = "LifecycleEventFailed"
 
-    def __init__(self, clock: Callable[[], datetime.datetime] | None = None) -> None:
+    def __init__(
+        self, clock: Callable[[], datetime.datetime] | None = None, store: LifecycleStore | None = None
+    ) -> None:
+        """`store`: the people's states, by default the lifecycle table (tests give one in memory)."""
         self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
+        self._store = store
         super().__init__(PLANNER.name)
 
     def process(self, delivery: Delivery) -> None:
@@ -95,7 +99,9 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
 
     @property
     def store(self) -> LifecycleStore:
-        return LifecycleStore(self.clients.dynamodb, self.configured_settings().lifecycle_table_name)
+        return self._store or LifecycleStore(
+            self.clients.dynamodb, self.configured_settings().lifecycle_table_name
+        )
 
     def _plan(self, delivery: Delivery, event: dict[str, Any]) -> None:
         delivery.identify(username=event["detail"].get("username"), correlation_id=event["id"])
@@ -157,18 +163,19 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         raise RetryableFailure("ConcurrentUpdate", f"the state of {username} kept changing while planning")
 
     def _apply(self, username: str, effects: Effects) -> None:
-        settings = self.configured_settings()
-        schedules = DeletionSchedules(
-            self.clients.scheduler,
-            group=settings.schedule_group_name,
-            queue_arn=settings.delete_queue_arn,
-            dead_letter_arn=settings.delete_dead_letter_queue_arn,
-            role_arn=settings.scheduler_role_arn,
-        )
-        if effects.cancel_scheduled_delete:
-            schedules.cancel(username)
-        for command, at in effects.schedule_deletes:
-            schedules.schedule(username, command, at)
+        if effects.cancel_scheduled_delete or effects.schedule_deletes:
+            settings = self.configured_settings()
+            schedules = DeletionSchedules(
+                self.clients.scheduler,
+                group=settings.schedule_group_name,
+                queue_arn=settings.delete_queue_arn,
+                dead_letter_arn=settings.delete_dead_letter_queue_arn,
+                role_arn=settings.scheduler_role_arn,
+            )
+            if effects.cancel_scheduled_delete:
+                schedules.cancel(username)
+            for command, at in effects.schedule_deletes:
+                schedules.schedule(username, command, at)
         if effects.now_held:
             self.store.hold(username)
         if effects.now_released:
