@@ -145,10 +145,10 @@ class DrainProgress:
             done = commands
             if time.perf_counter() - self._last_line >= PLAIN_PROGRESS_SECONDS:
                 self._last_line = time.perf_counter()
-                console.print(f"draining: {self.line(commands)}")
+                console.print(f"draining: {self.line(commands)}", soft_wrap=True)
 
         yield update
-        console.print(f"drained: {self.line(done)}")
+        console.print(f"drained: {self.line(done)}", soft_wrap=True)
 
 
 class Outcomes:
