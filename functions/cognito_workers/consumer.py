@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -26,7 +25,7 @@ from pydantic import BaseModel
 from cognito_workers.clients import AwsClients
 from cognito_workers.contracts import OutcomeError
 from cognito_workers.errors import CommandError, CommandRejected, RetryableFailure
-from cognito_workers.observability import action_metrics, logger, tracer
+from cognito_workers.observability import ActionMetrics, logger, tracer
 from cognito_workers.settings import ConsumerSettings
 
 if TYPE_CHECKING:
@@ -91,7 +90,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
         self.name = name
         self.clients = AwsClients()
         self.settings: SettingsT | None = None
-        self._metrics = action_metrics(name)
+        self._metrics = ActionMetrics(name)
         self._processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         self.handler = self._build_handler()
 
@@ -119,7 +118,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     def _build_handler(self) -> Any:
         @logger.inject_lambda_context(clear_state=True)
         @tracer.capture_lambda_handler(capture_response=False)
-        @self._metrics.log_metrics
+        @self._metrics.emf.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
             self.configured_settings()
             self.on_invocation(context)
@@ -133,7 +132,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
             finally:
                 if is_metrics_disabled():
                     # Powertools keeps disabled metrics and prints them once 100 values pile up.
-                    self._metrics.clear_metrics()
+                    self._metrics.emf.clear_metrics()
 
         return handler
 
@@ -162,7 +161,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     def _retry_or_give_up(self, delivery: Delivery, failure: CommandError, settings: SettingsT) -> None:
         receive_count = int(delivery.record.attributes.approximate_receive_count)
         if receive_count < settings.max_receive_count:
-            self._metrics.add_metric(name="Retried", unit=MetricUnit.Count, value=1)
+            self._metrics.count("Retried")
             logger.warning(
                 "will be retried", extra={"error_code": failure.code, "receive_count": receive_count}
             )
@@ -223,6 +222,6 @@ class QueueConsumer(ABC, Generic[SettingsT]):
 
     def published(self, outcome: str, **log_extra: Any) -> None:
         """Count an audit event that is on the bus, and log it."""
-        self._metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=1)
+        self._metrics.count(outcome)
         failed = outcome in (self.rejected_outcome, self.failed_outcome)
         (logger.warning if failed else logger.info)("processed", extra={"outcome": outcome, **log_extra})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.metrics import EphemeralMetrics
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "cognito-workers")
 METRICS_NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "CognitoLifecycle")
@@ -16,11 +16,19 @@ logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE, patch_modules=("botocore", "httplib"))
 
 
-def action_metrics(action: str) -> EphemeralMetrics:
-    """Metrics of one action: one count per outcome type, with the action as dimension.
+class ActionMetrics:
+    """Metrics of one action (or the planner): counts, with the action as dimension.
 
-    Ephemeral so that workers sharing a process (the local runtime, tests) keep their own dimensions.
-    """
-    metrics = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
-    metrics.set_default_dimensions(action=action)
-    return metrics
+    Ephemeral so that workers sharing a process (the local runtime, tests) keep their own dimensions. The
+    action is added to each metric set, not set as a default dimension: the Powertools release the pinned
+    layer carries (3.23.0) warns about every default dimension at every flush, a log line per invocation
+    (aws-powertools/powertools-lambda-python issue 8402)."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        self.emf = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+
+    def count(self, name: str) -> None:
+        if "action" not in self.emf.dimension_set:
+            self.emf.add_dimension(name="action", value=self.action)
+        self.emf.add_metric(name=name, unit=MetricUnit.Count, value=1)

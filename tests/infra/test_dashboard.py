@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any, get_args
 
 import pytest
-from aws_lambda_powertools.metrics import EphemeralMetrics
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from cognito_workers import observability
@@ -53,9 +52,9 @@ def shown_metrics(synthesized: Synthesized) -> list[Metric]:
     return shown
 
 
-def emitted(metrics: EphemeralMetrics) -> set[Metric]:
+def emitted(metrics: observability.ActionMetrics) -> set[Metric]:
     """What the handler would print at the end of its invocation (EMF), read back as metrics."""
-    emf: dict[str, Any] = dict(metrics.serialize_metric_set())
+    emf: dict[str, Any] = dict(metrics.emf.serialize_metric_set())
     declared = set()
     for metric_set in emf["_aws"]["CloudWatchMetrics"]:
         for dimension_names in metric_set["Dimensions"]:

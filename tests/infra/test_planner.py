@@ -225,7 +225,7 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
     ((outcome, detail),) = effects.audits
     planner.publish(outcome, detail)
     # What the handler prints at the end of the invocation (EMF)
-    emf: dict[str, Any] = dict(planner._metrics.serialize_metric_set())
+    emf: dict[str, Any] = dict(planner._metrics.emf.serialize_metric_set())
     (metric_set,) = emf["_aws"]["CloudWatchMetrics"]
     (dimension_names,) = metric_set["Dimensions"]
     emitted = {

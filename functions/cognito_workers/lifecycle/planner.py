@@ -17,7 +17,6 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from cognito_workers.catalog import PLANNER
@@ -119,7 +118,7 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
             return  # not a person's step: nothing to sequence
         delivery.identify(username=username, correlation_id=detail.get("correlationId"))
         self._transition(username, StepEnded(outcome, detail))
-        self._metrics.add_metric(name="StepOutcomes", unit=MetricUnit.Count, value=1)
+        self._metrics.count("StepOutcomes")
 
     def _release(self) -> None:
         settings = self.configured_settings()
