@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 import warnings
@@ -19,6 +20,7 @@ from typing import Any
 import boto3
 
 from local_aws.deployment import COMMAND_SOURCES, LocalDeployment, provision
+from local_aws.errors import LocalAwsError
 from local_aws.lambda_sqs import Handler, deliver_batch, environment_clients
 from local_aws.pipeline import execution_environment
 from local_aws.server import LocalAws, start_local_aws
@@ -226,6 +228,20 @@ def main() -> None:
     # With metrics off, Powertools warns at each invocation that it has no metric to publish.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     started = time.perf_counter()
+    try:
+        counts = _tour()
+    except LocalAwsError as error:
+        sys.exit(f"error: {error}")
+    actions = {step.action for step in STEPS}
+    elapsed = time.perf_counter() - started
+    print(
+        f"\n{len(STEPS)} commands over {len(actions)} actions, {sum(counts.values())} outcomes "
+        f"({', '.join(f'{count} {kind}' for kind, count in sorted(counts.items()))}) in {elapsed:.1f} s"
+    )
+
+
+def _tour() -> Counter[str]:
+    """The tour on a fresh local AWS, printed as it goes; the outcomes by kind."""
     with start_local_aws() as aws:
         aws.export_environment()
         deployment = provision(aws.endpoint_url, aws.region)
@@ -237,12 +253,7 @@ def main() -> None:
             kind = outcome["detail-type"]
             counts[kind] += 1
             print(f"{number:>2}  {step.action:<28} {kind:<16} {step.why:<44} {_summary(outcome)}")
-    actions = {step.action for step in STEPS}
-    elapsed = time.perf_counter() - started
-    print(
-        f"\n{len(STEPS)} commands over {len(actions)} actions, {sum(counts.values())} outcomes "
-        f"({', '.join(f'{count} {kind}' for kind, count in sorted(counts.items()))}) in {elapsed:.1f} s"
-    )
+    return counts
 
 
 if __name__ == "__main__":

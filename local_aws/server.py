@@ -48,6 +48,7 @@ from moto.moto_server.werkzeug_app import (
 from local_aws import cognito_extensions, dynamodb_atomicity, moto_speedups, sqs_extensions
 from local_aws.access_log import AccessLog, Call
 from local_aws.cognito_extensions import DeliveryCounts
+from local_aws.errors import LocalAwsError
 from local_aws.http_server import ThreadedWsgiServer
 from local_aws.quotas import QuotaEnforcer, WsgiApp
 from local_aws.request_counts import RequestCounter
@@ -211,7 +212,8 @@ def start_local_aws(port: int = 0, region: str = REGION) -> LocalAws:
     ready.cancel()
     if not endpoint_url.startswith("http://"):
         process.kill()
-        raise RuntimeError(f"the local AWS server did not start (exit code {process.wait()})")
+        reason = endpoint_url.removeprefix("error: ") or f"it exited with code {process.wait()}"
+        raise LocalAwsError(f"the local AWS server did not start: {reason}")
     return LocalAws(endpoint_url=endpoint_url, region=region, _process=process)
 
 
@@ -291,11 +293,15 @@ def serve(port: int) -> None:
     sqs_extensions.install()
     dynamodb_atomicity.install()
     moto_speedups.install()
-    server = ThreadedWsgiServer(
-        _with_tooling(QuotaEnforcer(DomainDispatcherApplication(create_backend_app))),
-        host=LOOPBACK,
-        port=port,
-    )
+    try:
+        server = ThreadedWsgiServer(
+            _with_tooling(QuotaEnforcer(DomainDispatcherApplication(create_backend_app))),
+            host=LOOPBACK,
+            port=port,
+        )
+    except OSError as error:  # the starter reads this line instead of the endpoint
+        print(f"error: {LOOPBACK}:{port}: {error.strerror}", flush=True)
+        sys.exit(1)
     threading.Thread(target=_stop_when_stdin_closes, name="parent-watch", daemon=True).start()
     print(f"http://{LOOPBACK}:{server.effective_port}", flush=True)
     server.run()

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from local_aws.context import CDK_JSON, cdk_context
+from local_aws.errors import LocalAwsError
 
 REPO_ROOT = CDK_JSON.parent
 CACHE_DIR = REPO_ROOT / ".local-synth"
@@ -31,8 +32,8 @@ _INPUT_TREES = ("infra", "functions")
 _SYNTH_ENVIRONMENT = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
 
 
-class SynthFailed(RuntimeError):
-    """The CDK app did not synthesize: the message carries what the synth printed."""
+class SynthFailed(LocalAwsError):
+    """The CDK app did not synthesize: the message carries the last line the synth printed."""
 
 
 def _inputs() -> Iterator[Path]:
@@ -83,7 +84,8 @@ def _synthesize(overrides: dict[str, Any], path: Path) -> None:
         check=False,
     )
     if finished.returncode != 0 or not path.exists():
-        raise SynthFailed(f"cdk synth failed (exit code {finished.returncode}): {finished.stderr.strip()}")
+        said = finished.stderr.strip().splitlines() or ["nothing on its standard error"]
+        raise SynthFailed(f"cdk synth failed (exit code {finished.returncode}): {said[-1]}")
 
 
 def _synthesize_here(overrides: dict[str, Any], path: Path) -> None:

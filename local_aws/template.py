@@ -14,10 +14,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from local_aws.errors import LocalAwsError
+
 NO_VALUE = object()  # AWS::NoValue: the property is left out
 
 
-class TemplateError(Exception):
+class TemplateError(LocalAwsError):
     """One line: the resource, the property and why the local AWS cannot deploy it."""
 
     def __init__(self, logical_id: str, prop: str, reason: str) -> None:

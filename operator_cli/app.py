@@ -54,6 +54,10 @@ class EventsRefused(Exception):
     """EventBridge refused events the command had to put: exit code 1."""
 
 
+class LocalAwsUnavailable(Exception):
+    """The local AWS of `demo`, `run` or `serve` could not be started or provisioned: exit code 1."""
+
+
 class Aws:
     """Clients and resource names for one deployment."""
 
@@ -497,8 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageProblem, HrFileError) as problem:
         errors.print(f"error: {problem}")
         return EXIT_USAGE
-    except EventsRefused as refused:
-        errors.print(f"error: {refused}")
+    except (EventsRefused, LocalAwsUnavailable) as failed:
+        errors.print(f"error: {failed}")
         return EXIT_FAILED
     except (ClientError, BotoCoreError) as error:
         errors.print(f"AWS error: {error}")

@@ -29,6 +29,7 @@ from local_aws.deployment import (
     LocalDeployment,
     provision,
 )
+from local_aws.errors import LocalAwsError
 from local_aws.pipeline import FunctionStats, LocalPipeline
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import FAKE_CREDENTIALS, LocalAws, start_local_aws
@@ -36,6 +37,7 @@ from operator_cli.app import (
     EXIT_FAILED,
     EXIT_OK,
     EventsRefused,
+    LocalAwsUnavailable,
     console,
     hr_entries,
     put_events_in_batches,
@@ -73,9 +75,13 @@ def local_aws_deployment(
 ) -> Iterator[tuple[LocalAws, LocalDeployment]]:
     """A fresh local AWS with everything provisioned; the workers as `quiet_local_workers` sets them."""
     quiet_local_workers(log_level)
-    with start_local_aws(port=port) as aws:
-        aws.export_environment()
-        yield aws, provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=5)
+    try:
+        with start_local_aws(port=port) as aws:
+            aws.export_environment()
+            deployment = provision(aws.endpoint_url, aws.region, visibility_timeout_seconds=5)
+            yield aws, deployment
+    except LocalAwsError as error:  # the server, if it started, is stopped by now
+        raise LocalAwsUnavailable(str(error)) from None
 
 
 @contextmanager

@@ -205,3 +205,18 @@ def test_quiet_serve_logs_the_plans_and_ctrl_c_stops_it_part_by_part_without_tra
     port = int(endpoint.rsplit(":", 1)[1])
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
         pass  # the local AWS stopped with it
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        finished = run_cli("serve", "--port", str(port), timeout=STARTUP_SECONDS)
+
+    assert finished.returncode == 1
+    assert finished.stderr.strip().splitlines() == [
+        f"error: the local AWS server did not start: 127.0.0.1:{port}: Address already in use"
+        f" (while attempting to bind on address ('127.0.0.1', {port}))"
+    ]
