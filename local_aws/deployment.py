@@ -183,13 +183,16 @@ def local_edits(
             )
         )
     if function_timeout_seconds is not None:
+        worker_handlers = {spec.handler for spec in ACTIONS}
         edits.append(
             set_property(
                 "AWS::Lambda::Function",
                 "Timeout",
                 function_timeout_seconds,
-                description=f"every function's Timeout set to {function_timeout_seconds} s",
-                reason="a killed invocation's in-progress records expire sooner, so recovery is quicker",
+                description=f"every action worker's Timeout set to {function_timeout_seconds} s",
+                reason="a killed worker's in-progress idempotency records expire at its deadline, so"
+                " recovery is quicker",
+                where=lambda properties: properties.get("Handler") in worker_handlers,
             )
         )
     return edits

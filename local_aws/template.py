@@ -65,13 +65,22 @@ def resources_of_type(
             yield logical_id, resource
 
 
-def set_property(resource_type: str, name: str, value: Any, *, description: str, reason: str) -> TemplateEdit:
-    """Every resource of the type gets the property's value (where it sets the property at all)."""
+def set_property(
+    resource_type: str,
+    name: str,
+    value: Any,
+    *,
+    description: str,
+    reason: str,
+    where: Callable[[dict[str, Any]], bool] = lambda properties: True,
+) -> TemplateEdit:
+    """Every resource of the type (whose properties `where` accepts) gets the property's value, where it
+    sets the property at all."""
 
     def apply(template: dict[str, Any]) -> None:
         for _, resource in resources_of_type(template, resource_type):
             properties = resource.setdefault("Properties", {})
-            if name in properties:
+            if name in properties and where(properties):
                 properties[name] = value
 
     return TemplateEdit(description, reason, apply)
