@@ -18,10 +18,9 @@ import boto3
 from benchmarks.report import Figure, describe_machine, render
 from cognito_workers.catalog import ACTIONS_BY_NAME
 from local_aws.deployment import LocalDeployment, provision
-from local_aws.pipeline import LocalPipeline, action_function
+from local_aws.pipeline import LocalPipeline, action_function, quiet_local_workers
 from local_aws.server import start_local_aws
 from operator_cli.app import queue_depths
-from operator_cli.local import quiet_local_workers
 
 QUOTA_ACTION = "AdminCreateUser"
 QUOTA_GOAL = 0.95

@@ -9,8 +9,7 @@ import json
 import sys
 
 from local_aws.deployment import LocalDeployment
-from local_aws.pipeline import LocalPipeline
-from operator_cli.local import quiet_local_workers
+from local_aws.pipeline import LocalPipeline, quiet_local_workers
 
 # A killed invocation's idempotency records stay in progress until its deadline. A visibility timeout of six
 # times the function timeout, as the stack sets (AWS's guidance for SQS event sources), lets the redelivery

@@ -47,10 +47,10 @@ from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.observability import logger
 from local_aws.demo import run_tour
 from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
-from local_aws.pipeline import FunctionStats
+from local_aws.pipeline import FunctionStats, quiet_local_workers
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import LocalAws, start_local_aws
-from operator_cli.local import pipeline_drain, quiet_local_workers, run_roster
+from operator_cli.local import pipeline_drain, run_roster
 
 # The local deployment's visibility timeout: a failed record is back on its queue after this.
 VISIBILITY_TIMEOUT_SECONDS = 5

@@ -7,11 +7,9 @@ Run it with `make demo` (or `python -m local_aws.demo` inside the venv).
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import uuid
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,7 +20,7 @@ import boto3
 from local_aws.deployment import COMMAND_SOURCES, LocalDeployment, provision
 from local_aws.errors import LocalAwsError
 from local_aws.lambda_sqs import Handler, deliver_batch, environment_clients
-from local_aws.pipeline import execution_environment
+from local_aws.pipeline import execution_environment, quiet_local_workers
 from local_aws.server import LocalAws, start_local_aws
 
 TEMPORARY_PASSWORD = "Welcome-2026!"
@@ -222,11 +220,7 @@ def run_tour(
 
 
 def main() -> None:
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    # With metrics off, Powertools warns at each invocation that it has no metric to publish.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    quiet_local_workers("WARNING")
     started = time.perf_counter()
     try:
         counts = _tour()

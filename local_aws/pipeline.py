@@ -31,8 +31,10 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import logging
+import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -42,6 +44,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 from cognito_workers.consumer import QueueConsumer
+from cognito_workers.observability import logger as workers_logger
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
 from local_aws.lambda_sqs import (
     LAMBDA_TIMEOUT_SECONDS,
@@ -79,6 +82,17 @@ _DEPTH_ATTRIBUTES: list[QueueAttributeFilterType] = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def quiet_local_workers(log_level: str = "ERROR") -> None:
+    """The workers log at `log_level` and up, without metrics or traces (the demo's malformed events are
+    rejected on purpose: their warnings would drown its summary)."""
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", log_level)
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+    # An invocation that only moved a plan along has no metric to publish; Powertools warns each time.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
+    workers_logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # the workers' logger exists already
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

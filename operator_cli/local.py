@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import threading
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -20,7 +18,6 @@ import boto3
 from rich.table import Table
 
 from cognito_workers.consumer import QueueConsumer
-from cognito_workers.observability import logger
 from local_aws.deployment import (
     HR_SOURCE,
     OPERATOR_SOURCE,
@@ -30,7 +27,7 @@ from local_aws.deployment import (
     provision,
 )
 from local_aws.errors import LocalAwsError
-from local_aws.pipeline import FunctionStats, LocalPipeline
+from local_aws.pipeline import FunctionStats, LocalPipeline, quiet_local_workers
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import FAKE_CREDENTIALS, LocalAws, start_local_aws
 from operator_cli.app import (
@@ -56,17 +53,6 @@ PLAIN_PROGRESS_SECONDS = 5.0
 SERVING = "serving; Ctrl-C stops it"
 
 T = TypeVar("T")
-
-
-def quiet_local_workers(log_level: str = "ERROR") -> None:
-    """The workers log at `log_level` and up, without metrics or traces (the demo's malformed events are
-    rejected on purpose: their warnings would drown its summary)."""
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", log_level)
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    # An invocation that only moved a plan along has no metric to publish; Powertools warns each time.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    logger.setLevel(os.environ["POWERTOOLS_LOG_LEVEL"])  # the workers' logger exists already
 
 
 @contextmanager
