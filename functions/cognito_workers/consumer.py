@@ -1,19 +1,20 @@
 """What every SQS-triggered function of the product shares: batches with partial failures, the error classes,
 the dead-letter queue with reasons, and the one audit event each input ends in.
 
-A subclass parses and processes one record and publishes its success; everything else is here. Retryable
+A subclass parses and processes one record and publishes its success through the consumer's
+OutcomePublisher, which every consumer's audit events go through; everything else is here. Retryable
 failures go back to the queue as batch item failures until the last delivery, where they are dead-lettered
 and audited as failed; permanent ones are dead-lettered at once with their reason (unless their producer
-handles rejections: see rejection_is_dead_lettered) and the original is acknowledged. One bad record never
-fails its siblings.
+said it handles rejections: Delivery.rejections_dead_lettered) and the original is acknowledged. One bad
+record never fails its siblings.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -61,6 +62,8 @@ class Delivery:
     correlation_id: str | None = None
     raw_username: Any = None
     user_pool_id: str | None = None
+    # What the producer asked for its rejected inputs (the command envelope's deadLetterRejections).
+    rejections_dead_lettered: bool = True
 
     @property
     def username(self) -> str | None:
@@ -82,15 +85,22 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     """An SQS-triggered function. `handler` is the Lambda entry point; `clients` and `settings` are read on
     first use and may be replaced beforehand (tests, the local runtime)."""
 
-    settings_model: ClassVar[type[ConsumerSettings]]
-    rejected_outcome: ClassVar[str]
-    failed_outcome: ClassVar[str]
-
-    def __init__(self, name: str) -> None:
+    def __init__(
+        self, name: str, *, settings_model: type[SettingsT], rejected_outcome: str, failed_outcome: str
+    ) -> None:
         self.name = name
+        self.settings_model = settings_model
+        self.rejected_outcome = rejected_outcome
+        self.failed_outcome = failed_outcome
         self.clients = AwsClients()
         self.settings: SettingsT | None = None
         self._metrics = ActionMetrics(name)
+        self.outcomes = OutcomePublisher(
+            events=lambda: self.clients.events,
+            settings=self.configured_settings,
+            metrics=self._metrics,
+            needing_attention=frozenset({rejected_outcome, failed_outcome}),
+        )
         self._processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         self.handler = self._build_handler()
 
@@ -111,7 +121,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
 
     def configured_settings(self) -> SettingsT:
         if self.settings is None:
-            self.settings = self.settings_model.from_environment()  # type: ignore[assignment]
+            self.settings = self.settings_model.from_environment()
         assert self.settings is not None
         return self.settings
 
@@ -168,19 +178,15 @@ class QueueConsumer(ABC, Generic[SettingsT]):
             raise failure
         self._give_up(delivery, self.failed_outcome, failure)
 
-    def rejection_is_dead_lettered(self, delivery: Delivery) -> bool:
-        """Whether a rejected record goes to the DLQ besides its audit event (a subclass may leave it to the
-        record's producer)."""
-        return True
-
     def _give_up(self, delivery: Delivery, outcome: str, error: CommandError) -> None:
         """Dead-letter the record with its reason (unless a rejection its producer handles), acknowledge the
         original, and audit it."""
         # The message is secret-free where it was made (see redaction.py): a prefix of it stays so.
         message = error.message[:_MAX_REASON_LENGTH] or error.code
-        if outcome == self.failed_outcome or self.rejection_is_dead_lettered(delivery):
+        if outcome == self.failed_outcome or delivery.rejections_dead_lettered:
             self._dead_letter(delivery, outcome, error.code, message)
-        self.publish(outcome, self.failure_detail(delivery, OutcomeError(code=error.code, message=message)))
+        detail = self.failure_detail(delivery, OutcomeError(code=error.code, message=message))
+        self.outcomes.publish(outcome, detail)
 
     def _dead_letter(self, delivery: Delivery, outcome: str, code: str, message: str) -> None:
         record = delivery.record
@@ -199,13 +205,25 @@ class QueueConsumer(ABC, Generic[SettingsT]):
             },
         )
 
+
+@dataclass
+class OutcomePublisher:
+    """The audit events of one consumer (an action's worker, or the planner) on the bus: each put, counted
+    as a metric and logged. `events` and `settings` are read at each use (tests and the local runtime
+    replace a consumer's clients and settings)."""
+
+    events: Callable[[], EventBridgeClient]
+    settings: Callable[[], ConsumerSettings]
+    metrics: ActionMetrics
+    needing_attention: frozenset[str]  # logged as warnings
+
     def publish(self, outcome: str, detail: BaseModel, **log_extra: Any) -> None:
         """Put one audit event on the bus, count it, and log it."""
-        self.put_events([self.outcome_entry(outcome, detail)])
+        self.put([self.entry(outcome, detail)])
         self.published(outcome, **log_extra)
 
-    def outcome_entry(self, outcome: str, detail: BaseModel) -> PutEventsRequestEntryTypeDef:
-        settings = self.configured_settings()
+    def entry(self, outcome: str, detail: BaseModel) -> PutEventsRequestEntryTypeDef:
+        settings = self.settings()
         return {
             "Source": settings.outcome_event_source,
             "DetailType": outcome,
@@ -213,15 +231,15 @@ class QueueConsumer(ABC, Generic[SettingsT]):
             "EventBusName": settings.event_bus_name,
         }
 
-    def put_events(self, entries: list[PutEventsRequestEntryTypeDef]) -> None:
+    def put(self, entries: list[PutEventsRequestEntryTypeDef]) -> None:
         """Put events on the bus, as many per call as PutEvents takes; an entry the bus refuses fails the
         record, to be retried."""
-        for answer in put_in_batches(self.clients.events, entries):
+        for answer in put_in_batches(self.events(), entries):
             if answer.get("FailedEntryCount"):
                 raise RetryableFailure("EventsNotPublished", str(answer.get("Entries", [])))
 
     def published(self, outcome: str, **log_extra: Any) -> None:
         """Count an audit event that is on the bus, and log it."""
-        self._metrics.count(outcome)
-        failed = outcome in (self.rejected_outcome, self.failed_outcome)
-        (logger.warning if failed else logger.info)("processed", extra={"outcome": outcome, **log_extra})
+        self.metrics.count(outcome)
+        log = logger.warning if outcome in self.needing_attention else logger.info
+        log("processed", extra={"outcome": outcome, **log_extra})

@@ -34,6 +34,13 @@ class CommandEnvelope(BaseModel):
     params: dict[str, Any] = Field(
         description="The Cognito API's own parameters; UserPoolId defaults to the deployment's pool."
     )
+    dead_letter_rejections: bool = Field(
+        default=True,
+        alias="deadLetterRejections",
+        description="`false`: a rejected command is audited (`ActionRejected`) but not dead-lettered, for a "
+        "producer that handles rejections from the outcome events. The planner sends its steps so: a "
+        "rejected step fails its plan or waits for the joiner; redriven, it could only apply out of order.",
+    )
 
 
 class OutcomeError(BaseModel):

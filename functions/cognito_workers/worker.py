@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER, ActionSpec
+from cognito_workers.catalog import ACTIONS_BY_NAME, ActionSpec
 from cognito_workers.cognito import run_action
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import CommandEnvelope, OutcomeDetail, OutcomeError
@@ -41,10 +41,6 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
     """The SQS-triggered worker of one catalog action: each command runs at most once per idempotency key
     and ends in one outcome event."""
 
-    settings_model = WorkerSettings
-    rejected_outcome: ClassVar[str] = "ActionRejected"
-    failed_outcome: ClassVar[str] = "ActionFailed"
-
     def __init__(self, action: str) -> None:
         self.spec: ActionSpec = ACTIONS_BY_NAME[action]
         self._idempotency = IdempotencyConfig(
@@ -54,7 +50,12 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
             response_hook=_mark_replayed,
         )
         self._run_once: Any = None
-        super().__init__(action)
+        super().__init__(
+            action,
+            settings_model=WorkerSettings,
+            rejected_outcome="ActionRejected",
+            failed_outcome="ActionFailed",
+        )
 
     def on_invocation(self, context: LambdaContext) -> None:
         # Lets an interrupted record's INPROGRESS marker expire with the invocation, not an hour later.
@@ -65,7 +66,7 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
         outcome = self._run(delivery, params)
         replayed = outcome.get("replayed", False)
         reason = "AlreadyProcessed" if replayed else outcome.get("reason")
-        self.publish(
+        self.outcomes.publish(
             "ActionSkipped" if replayed else outcome["type"],
             self._detail(delivery, reason=reason, result=outcome.get("result")),
             reason=reason,
@@ -110,6 +111,7 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
         except ValidationError as error:
             raise CommandRejected("InvalidCommand", describe_validation_error(error)) from None
         delivery.idempotency_key = envelope.idempotency_key
+        delivery.rejections_dead_lettered = envelope.dead_letter_rejections
         delivery.identify(correlation_id=envelope.correlation_id)
         if envelope.action != self.spec.name:
             known = envelope.action in ACTIONS_BY_NAME
@@ -202,11 +204,6 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
         if response.already_applied is not None:
             return {"type": "ActionSkipped", "reason": "AlreadyApplied", "result": None}
         return {"type": "ActionSucceeded", "result": redact_result(self.spec, response.response)}
-
-    def rejection_is_dead_lettered(self, delivery: Delivery) -> bool:
-        """A planner step's rejection is the planner's to handle (its outcome event fails the plan or waits
-        for the joiner); redriven from a DLQ, the step could only apply out of its plan's order."""
-        return not (delivery.idempotency_key or "").startswith(PLANNER.step_key_prefix)
 
     def dead_letter_body(self, delivery: Delivery) -> str:
         """The original command with secret params dropped and the resolved idempotency key kept, so that a

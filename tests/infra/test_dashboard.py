@@ -109,7 +109,7 @@ def emitted_by_the_code(workers: Workers, monkeypatch: pytest.MonkeyPatch) -> se
         worker = ActionWorker(spec.name)
         worker.settings = settings_from(WorkerSettings, env)
         for outcome in get_args(OutcomeType):
-            worker.published(outcome)
+            worker.outcomes.published(outcome)
         retried(worker)
         declared |= emitted(worker._metrics)
     env = workers.environment(PLANNER.name)
@@ -118,7 +118,7 @@ def emitted_by_the_code(workers: Workers, monkeypatch: pytest.MonkeyPatch) -> se
     planner = LifecyclePlanner()
     planner.settings = settings_from(PlannerSettings, env)
     for outcome in planner_audits():
-        planner.published(outcome)
+        planner.outcomes.published(outcome)
     retried(planner)
     return declared | emitted(planner._metrics)
 

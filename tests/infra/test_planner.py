@@ -223,7 +223,7 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
     _, effects = transition(PersonState(username="jdoe"), PlanArrived(plan), leaver_admitted=False)
     assert effects.now_held
     ((outcome, detail),) = effects.audits
-    planner.publish(outcome, detail)
+    planner.outcomes.publish(outcome, detail)
     # What the handler prints at the end of the invocation (EMF)
     emf: dict[str, Any] = dict(planner._metrics.emf.serialize_metric_set())
     (metric_set,) = emf["_aws"]["CloudWatchMetrics"]

@@ -185,15 +185,16 @@ def test_a_bad_record_is_dead_lettered_with_its_reason_and_its_siblings_succeed(
         assert outcome["detail"]["error"]["code"] == code
 
 
-def test_a_planner_step_rejected_is_left_to_the_planner_not_dead_lettered(
+def test_a_rejection_its_producer_handles_is_audited_not_dead_lettered(
     pipeline: Pipeline, unique: Any
 ) -> None:
+    # Given a planner step (its producer handles rejections, as its envelope says) and a direct command
     missing = unique("nobody")
     step_key, direct_key = f"plan:{missing}:0:0:AdminDisableUser", f"{missing}:disable"
-    for key in (step_key, direct_key):
+    for key, handled in ((step_key, {"deadLetterRejections": False}), (direct_key, {})):
         pipeline.send(
             "AdminDisableUser",
-            {"action": "AdminDisableUser", "idempotencyKey": key, "params": {"Username": missing}},
+            {"action": "AdminDisableUser", "idempotencyKey": key, "params": {"Username": missing}, **handled},
         )
 
     pipeline.deliver("AdminDisableUser")

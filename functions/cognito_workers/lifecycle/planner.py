@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,17 +62,18 @@ class HoldReleased(BaseModel):
 
 
 class LifecyclePlanner(QueueConsumer[PlannerSettings]):
-    settings_model = PlannerSettings
-    rejected_outcome: ClassVar[str] = "LifecycleEventRejected"
-    failed_outcome: ClassVar[str] = "LifecycleEventFailed"
-
     def __init__(
         self, clock: Callable[[], datetime.datetime] | None = None, store: LifecycleStore | None = None
     ) -> None:
         """`store`: the people's states, by default the lifecycle table (tests give one in memory)."""
         self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
         self._store = store
-        super().__init__(PLANNER.name)
+        super().__init__(
+            PLANNER.name,
+            settings_model=PlannerSettings,
+            rejected_outcome="LifecycleEventRejected",
+            failed_outcome="LifecycleEventFailed",
+        )
 
     def process(self, delivery: Delivery) -> None:
         event = _event_of(delivery)
@@ -108,7 +109,9 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         plan = plan_for(lifecycle_event, plan_id=event["id"], event_time=_event_time(event))
         delivery.identify(username=plan.username)
         if lifecycle_event.dry_run:
-            self.publish("PlanComputed", audit(plan, stages=[stage.describe() for stage in plan.stages]))
+            self.outcomes.publish(
+                "PlanComputed", audit(plan, stages=[stage.describe() for stage in plan.stages])
+            )
             return
         self._transition(plan.username, PlanArrived(plan))
 
@@ -126,7 +129,7 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         held = self.store.held()
         for username in held:
             self._transition(username, OperatorRelease())
-        self.publish("HoldReleased", HoldReleased(released=held), released=len(held))
+        self.outcomes.publish("HoldReleased", HoldReleased(released=held), released=len(held))
 
     def _admit_leaver(self) -> bool:
         settings = self.configured_settings()
@@ -180,14 +183,14 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         if effects.now_released:
             self.store.unhold(username)
         # The commands, each routed like any producer's to its action's queue, and the audits: one call.
-        self.put_events(
+        self.outcomes.put(
             [
                 *(self._command_entry(command) for command in effects.commands),
-                *(self.outcome_entry(outcome, detail) for outcome, detail in effects.audits),
+                *(self.outcomes.entry(outcome, detail) for outcome, detail in effects.audits),
             ]
         )
         for outcome, detail in effects.audits:
-            self.published(outcome, plan_id=detail.plan_id)
+            self.outcomes.published(outcome, plan_id=detail.plan_id)
 
     def _command_entry(self, command: PlannedCommand) -> PutEventsRequestEntryTypeDef:
         return {

@@ -39,8 +39,14 @@ class PlannedCommand(BaseModel):
     plan_id: str
 
     def envelope(self) -> dict[str, Any]:
-        """The command as a producer sends it; the plan (the HR event id) is its correlation id."""
-        return {"idempotencyKey": self.idempotency_key, "correlationId": self.plan_id, "params": self.params}
+        """The command as the planner sends it; the plan (the HR event id) is its correlation id, and a
+        rejection is the planner's to handle, not the DLQ's."""
+        return {
+            "idempotencyKey": self.idempotency_key,
+            "correlationId": self.plan_id,
+            "params": self.params,
+            "deadLetterRejections": False,
+        }
 
 
 class Stage(BaseModel):
