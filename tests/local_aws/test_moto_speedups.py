@@ -1,6 +1,6 @@
 """The local server's PutEvents, which matches each event against the rules once (moto_speedups): every
-rule whose pattern matches gets the event in EventBridge's shape, no other rule does, and the entries
-moto refuses keep moto's answer."""
+rule whose pattern matches gets the event in EventBridge's shape, no other rule does, the entries moto
+refuses keep moto's answer, and each event is flattened once, not once per rule."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+from moto.events.models import EventPattern
 
+from local_aws import moto_speedups
 from local_aws.server import LocalAws
 
 
@@ -94,3 +97,30 @@ def test_entries_moto_refuses_keep_its_answer_beside_the_accepted_ones(
     assert answer["Entries"][0]["ErrorCode"] == "MalformedDetail"
     assert "EventId" in answer["Entries"][1]
     assert [event["detail"] for event in _delivered(urls["joiners"])] == [{"username": "ok"}]
+
+
+def test_put_events_flattens_each_event_once_whatever_the_number_of_rules(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the patch is for, in moto's own process: moto flattens an event once per rule on its bus (10
+    here); the patch once per event, and moto once more as it delivers it to the one rule that matches (4).
+    This fails with the patch uninstalled."""
+    moto_speedups.install()
+    flattened: list[Any] = []
+    flatten = EventPattern._flatten_dict
+
+    def counted(node: Any, prefix: str = "", result: dict[str, Any] | None = None) -> dict[str, Any]:
+        if result is None:
+            flattened.append(node)
+        return flatten(node, prefix, result)
+
+    monkeypatch.setattr(EventPattern, "_flatten_dict", staticmethod(counted))
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # moto in this process, not the local server
+    with mock_aws():
+        events = boto3.client("events", region_name="us-east-1")
+        for number in range(5):
+            pattern = {"source": ["hr"], "detail": {"rule": [number]}}
+            events.put_rule(Name=f"rule-{number}", EventPattern=json.dumps(pattern))
+        events.put_events(Entries=[{"Source": "hr", "DetailType": "x", "Detail": '{"rule": 3}'}] * 2)
+
+    assert len(flattened) == 2 * (1 + 1)
