@@ -323,7 +323,7 @@ def test_confirm_device_twice_is_device_key_exists(cognito: Any, pool_id: str, u
 @pytest.mark.parametrize(
     ("valid_token", "key", "expected_code"),
     [
-        (False, f"{REGION}_{uuid.uuid4()}", "NotAuthorizedException"),
+        (False, f"{REGION}_0f8fad5b-d9cb-469f-a165-70867728950e", "NotAuthorizedException"),
         (True, "no-underscore", "InvalidParameterException"),
         (True, f"{REGION}_NOT-HEX", "InvalidParameterException"),
     ],
