@@ -78,7 +78,7 @@ def _shared_session() -> boto3.session.Session:
 
 class _SigningAs(boto3.session.Session):
     """The shared session's clients, signed with one access key id: the local server tells the functions
-    apart by it (local_aws/request_log.py). The secret is not checked locally."""
+    apart by it (local_aws/access_log.py). The secret is not checked locally."""
 
     def __init__(self, access_key_id: str) -> None:  # no super().__init__(): everything is delegated
         self._access_key_id = access_key_id
