@@ -27,7 +27,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 
@@ -50,6 +50,7 @@ OPERATOR_SOURCE: str = _CONTEXT["operatorEventSource"]
 MAX_RECEIVE_COUNT: int = _CONTEXT["maxReceiveCount"]
 SANDBOX_GROUPS: tuple[str, ...] = tuple(_CONTEXT["sandboxGroups"])
 
+SettingsT = TypeVar("SettingsT", bound=ConsumerSettings)
 ACCOUNT_ID = "123456789012"  # moto's default account
 # Locally a failed record comes back after this long (the stack: six times the function timeout).
 LOCAL_VISIBILITY_TIMEOUT_SECONDS = 30
@@ -104,7 +105,7 @@ class LocalFunction:
     maximum_concurrency: int
     reports_batch_item_failures: bool
 
-    def settings(self, model: type[ConsumerSettings]) -> Any:
+    def settings(self, model: type[SettingsT]) -> SettingsT:
         """The function's settings, validated from its environment as the handler does in Lambda."""
         return model.from_environment(self.environment)
 
@@ -134,13 +135,11 @@ class LocalDeployment:
 
     def worker_settings(self, action: str) -> WorkerSettings:
         """What the template puts in the environment of the action's function."""
-        settings: WorkerSettings = self.functions[action].settings(WorkerSettings)
-        return settings
+        return self.functions[action].settings(WorkerSettings)
 
     def planner_settings(self) -> PlannerSettings:
         """What the template puts in the environment of the lifecycle planner."""
-        settings: PlannerSettings = self.functions[PLANNER.name].settings(PlannerSettings)
-        return settings
+        return self.functions[PLANNER.name].settings(PlannerSettings)
 
     @property
     def idempotency_table_name(self) -> str:
@@ -261,6 +260,7 @@ class _TemplateDeployer:
         self._creating: set[str] = set()
         self.functions: dict[str, dict[str, Any]] = {}  # logical id -> resolved properties
         self.mappings: list[dict[str, Any]] = []
+        self.queues: dict[str, tuple[str, str | None]] = {}  # ARN -> URL and the DLQ's ARN, as created
         self.role_policies: dict[str, list[dict[str, Any]]] = {}
         self.resolver = Resolver(
             template,
@@ -353,16 +353,13 @@ class _TemplateDeployer:
 
     def _local_functions(self) -> dict[str, LocalFunction]:
         catalog_names = {PLANNER.handler: PLANNER.name} | {spec.handler: spec.name for spec in ACTIONS}
-        sqs: SQSClient = self.client("sqs")
         functions: dict[str, LocalFunction] = {}
         for mapping in self.mappings:
             properties = self.functions[mapping["function"]]
-            queue_url = sqs.get_queue_url(QueueName=mapping["EventSourceArn"].rsplit(":", 1)[1])["QueueUrl"]
-            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
-            if "RedrivePolicy" not in attributes.get("Attributes", {}):
+            queue_url, dead_letter_arn = self.queues[mapping["EventSourceArn"]]
+            if dead_letter_arn is None:
                 raise TemplateError(mapping["logical_id"], "EventSourceArn", "its queue has no RedrivePolicy")
-            dead_letter_arn = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
-            dead_letter_url = sqs.get_queue_url(QueueName=dead_letter_arn.rsplit(":", 1)[1])["QueueUrl"]
+            dead_letter_url = self.queues[dead_letter_arn][0]
             name = catalog_names.get(properties["Handler"], properties["FunctionName"])
             functions[name] = LocalFunction(
                 name=name,
@@ -443,6 +440,7 @@ def _queue(deployer: _TemplateDeployer, logical_id: str, properties: dict[str, A
     }
     url = deployer.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = deployer.arn("sqs", name)
+    deployer.queues[arn] = (url, properties.get("RedrivePolicy", {}).get("deadLetterTargetArn"))
     return Physical(ref=url, attributes={"Arn": arn, "QueueName": name, "QueueUrl": url})
 
 

@@ -4,6 +4,7 @@ the README's diagram is the table's."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,51 +58,66 @@ class Person:
         )
 
 
-def test_a_joiner_runs_and_ends() -> None:
+def a_joiner_runs_and_ends() -> list[tuple[Phase, Phase]]:
     person = Person()
     person.given(PlanArrived(plan("EmployeeOnboarded", "join", 1)))
     person.step_ends()
-    assert person.changes == [(Phase.IDLE, Phase.RUNNING), (Phase.RUNNING, Phase.IDLE)]
+    return person.changes
 
 
-def test_a_leaver_over_the_threshold_is_held_until_released() -> None:
+def a_leaver_over_the_threshold_is_held_until_released() -> list[tuple[Phase, Phase]]:
     person = Person(leaver_admitted=False)
     person.given(PlanArrived(plan("EmployeeOffboarded", "leave", 2)))
     person.given(OperatorRelease())
-    assert person.changes == [(Phase.IDLE, Phase.HELD), (Phase.HELD, Phase.RUNNING)]
+    return person.changes
 
 
-def test_a_leaver_behind_a_running_plan_is_held_when_its_turn_comes() -> None:
+def a_leaver_behind_a_running_plan_is_held_when_its_turn_comes() -> list[tuple[Phase, Phase]]:
     person = Person(leaver_admitted=False)
     person.given(PlanArrived(plan("EmployeeOnboarded", "join", 1)))
     person.given(PlanArrived(plan("EmployeeOffboarded", "leave", 2)))
     person.step_ends()
-    assert person.changes == [(Phase.IDLE, Phase.RUNNING), (Phase.RUNNING, Phase.HELD)]
+    return person.changes
 
 
-def test_a_plan_that_finds_no_user_waits_for_the_joiner() -> None:
+def a_plan_that_finds_no_user_waits_for_the_joiner() -> list[tuple[Phase, Phase]]:
     person = Person()
     person.given(PlanArrived(plan("EmployeeUpdated", "move", 2, attributes={"department": "Sales"})))
     person.step_ends("ActionRejected", error={"code": "UserNotFoundException", "message": ""})
     person.given(PlanArrived(plan("EmployeeOnboarded", "join", 1)))
-    assert person.changes == [
-        (Phase.IDLE, Phase.RUNNING),
-        (Phase.RUNNING, Phase.AWAITING_JOINER),
-        (Phase.AWAITING_JOINER, Phase.RUNNING),
-    ]
+    return person.changes
 
 
-def test_every_listed_change_is_one_of_those_shown_above() -> None:
-    shown = {
-        (Phase.IDLE, Phase.RUNNING),
-        (Phase.RUNNING, Phase.IDLE),
+SCENARIOS: dict[Callable[[], list[tuple[Phase, Phase]]], list[tuple[Phase, Phase]]] = {
+    a_joiner_runs_and_ends: [(Phase.IDLE, Phase.RUNNING), (Phase.RUNNING, Phase.IDLE)],
+    a_leaver_over_the_threshold_is_held_until_released: [
         (Phase.IDLE, Phase.HELD),
         (Phase.HELD, Phase.RUNNING),
+    ],
+    a_leaver_behind_a_running_plan_is_held_when_its_turn_comes: [
+        (Phase.IDLE, Phase.RUNNING),
         (Phase.RUNNING, Phase.HELD),
+    ],
+    a_plan_that_finds_no_user_waits_for_the_joiner: [
+        (Phase.IDLE, Phase.RUNNING),
         (Phase.RUNNING, Phase.AWAITING_JOINER),
         (Phase.AWAITING_JOINER, Phase.RUNNING),
-    }
-    assert {(before, after) for before, _, after in PHASE_CHANGES} == shown
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "expected"), SCENARIOS.items(), ids=lambda item: getattr(item, "__name__", "")
+)
+def test_a_scenario_changes_phases_as_the_table_says(
+    scenario: Callable[[], list[tuple[Phase, Phase]]], expected: list[tuple[Phase, Phase]]
+) -> None:
+    assert scenario() == expected
+
+
+def test_every_change_the_table_lists_happens_in_a_scenario() -> None:
+    happened = {change for scenario in SCENARIOS for change in scenario()}
+    assert {(before, after) for before, _, after in PHASE_CHANGES} == happened
 
 
 def test_a_change_the_table_does_not_list_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
