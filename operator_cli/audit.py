@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # Long enough to spare requests, short enough for a reader to notice that it was told to stop.
 WAIT_SECONDS = 1
 # The events that need someone's attention (serve --quiet prints only these, and the plans' own).
-ATTENTION = frozenset({"ActionRejected", "ActionFailed", "LifecycleEventRejected"})
+ATTENTION = frozenset({"ActionRejected", "ActionFailed", "LifecycleEventRejected", "LifecycleEventFailed"})
 
 
 def correlation_of(event: dict[str, Any]) -> str:
