@@ -110,8 +110,8 @@ def batches(
 
 
 def _consumer(module: Any) -> Any:
-    """The worker or planner behind a handler module."""
-    return getattr(module, "worker", None) or module.planner
+    """The queue consumer of the worker or planner behind a handler module."""
+    return (getattr(module, "worker", None) or module.planner).consumer
 
 
 def _maxrss_kb() -> int:

@@ -41,9 +41,9 @@ import boto3
 
 from chaos import drain_process
 from chaos.faults import FaultInjector, FaultPlan
+from cognito_workers.catalog import PLANNER
 from cognito_workers.clients import AwsClients
 from cognito_workers.consumer import QueueConsumer
-from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.observability import logger
 from local_aws.demo import run_tour
 from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
@@ -171,9 +171,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
         _send_poison(deployment)
 
         def faulty_clients(consumer: QueueConsumer[Any]) -> None:
-            consumer.clients = AwsClients(
-                injector.session(copies_commands=isinstance(consumer, LifecyclePlanner))
-            )
+            consumer.clients = AwsClients(injector.session(copies_commands=consumer.name == PLANNER.name))
 
         drain = _KillingDrain(deployment, scenario.kills, scenario.kill_after_seconds)
         outcomes, stats, seconds = run_roster(

@@ -210,7 +210,7 @@ def configured_worker(deployment: LocalDeployment, action: str) -> ActionWorker:
     """The action's real handler module, given the settings the template puts in its environment."""
     module = importlib.import_module(ACTIONS_BY_NAME[action].handler_module)
     worker: ActionWorker = module.worker
-    worker.settings = deployment.worker_settings(action)
+    worker.consumer.settings = deployment.worker_settings(action)
     return worker
 
 
@@ -234,5 +234,5 @@ def configured_planner(
 ) -> LifecyclePlanner:
     """The lifecycle planner (the real handler's class), given the settings the template gives it."""
     planner = planner or importlib.import_module(PLANNER.handler_module).planner
-    planner.settings = deployment.planner_settings()
+    planner.consumer.settings = deployment.planner_settings()
     return planner

@@ -185,9 +185,10 @@ def execution_environment(function: LocalFunction, prepare: Prepare | None = Non
     spec.loader.exec_module(module)
     handler: Handler = getattr(module, attribute)
     consumers = [
-        value
+        consumer
         for value in vars(module).values()
-        if isinstance(value, QueueConsumer) and value.handler is handler
+        if isinstance(consumer := getattr(value, "consumer", None), QueueConsumer)
+        and consumer.handler is handler
     ]
     if len(consumers) != 1:
         raise ImportError(f"{function.function_name}: Handler {function.handler} is not a queue consumer's")

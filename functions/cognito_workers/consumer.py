@@ -1,20 +1,19 @@
 """What every SQS-triggered function of the product shares: batches with partial failures, the error classes,
 the dead-letter queue with reasons, and the one audit event each input ends in.
 
-A subclass parses and processes one record and publishes its success through the consumer's
-OutcomePublisher, which every consumer's audit events go through; everything else is here. Retryable
-failures go back to the queue as batch item failures until the last delivery, where they are dead-lettered
-and audited as failed; permanent ones are dead-lettered at once with their reason (unless their producer
-said it handles rejections: Delivery.rejections_dead_lettered) and the original is acknowledged. One bad
-record never fails its siblings.
+A QueueConsumer is given its work (RecordWork: an action's worker, or the planner), which parses and
+processes one record and publishes its success through the consumer's OutcomePublisher; everything else is
+here. Retryable failures go back to the queue as batch item failures until the last delivery, where they
+are dead-lettered and audited as failed; permanent ones are dead-lettered at once with their reason (unless
+their producer said it handles rejections: Delivery.rejections_dead_lettered) and the original is
+acknowledged. One bad record never fails its siblings.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -81,43 +80,56 @@ class Delivery:
             logger.thread_safe_append_keys(correlation_id=correlation_id)
 
 
-class QueueConsumer(ABC, Generic[SettingsT]):
-    """An SQS-triggered function. `handler` is the Lambda entry point; `clients` and `settings` are read on
-    first use and may be replaced beforehand (tests, the local runtime)."""
+class RecordWork(Protocol):
+    """What a consumer does with each of its records."""
+
+    def process(self, delivery: Delivery) -> None:
+        """Do the record's work and publish its audit event; raise CommandRejected or RetryableFailure."""
+
+    def failure_detail(self, delivery: Delivery, error: OutcomeError) -> BaseModel:
+        """The audit event detail of a record that was rejected or gave up."""
+
+
+def _original_body(delivery: Delivery) -> str:
+    return delivery.record.body
+
+
+class QueueConsumer(Generic[SettingsT]):
+    """An SQS-triggered function doing `work` on each record. `handler` is the Lambda entry point; `clients`
+    and `settings` are read on first use and may be replaced beforehand (tests, the local runtime).
+
+    `dead_letter_body` is what goes to the DLQ (the original body, unless the work must keep secrets out of
+    it); `before_batch` is called once per invocation, with the settings loaded."""
 
     def __init__(
-        self, name: str, *, settings_model: type[SettingsT], rejected_outcome: str, failed_outcome: str
+        self,
+        name: str,
+        *,
+        work: RecordWork,
+        settings_model: type[SettingsT],
+        rejected_outcome: str,
+        failed_outcome: str,
+        dead_letter_body: Callable[[Delivery], str] = _original_body,
+        before_batch: Callable[[LambdaContext], None] | None = None,
     ) -> None:
         self.name = name
+        self.work = work
         self.settings_model = settings_model
         self.rejected_outcome = rejected_outcome
         self.failed_outcome = failed_outcome
+        self.dead_letter_body = dead_letter_body
+        self.before_batch = before_batch
         self.clients = AwsClients()
         self.settings: SettingsT | None = None
-        self._metrics = ActionMetrics(name)
+        self.metrics = ActionMetrics(name)
         self.outcomes = OutcomePublisher(
             events=lambda: self.clients.events,
             settings=self.configured_settings,
-            metrics=self._metrics,
+            metrics=self.metrics,
             needing_attention=frozenset({rejected_outcome, failed_outcome}),
         )
         self._processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         self.handler = self._build_handler()
-
-    @abstractmethod
-    def process(self, delivery: Delivery) -> None:
-        """Do the record's work and publish its audit event; raise CommandRejected or RetryableFailure."""
-
-    @abstractmethod
-    def failure_detail(self, delivery: Delivery, error: OutcomeError) -> BaseModel:
-        """The audit event detail of a record that was rejected or gave up."""
-
-    def dead_letter_body(self, delivery: Delivery) -> str:
-        """What goes to the DLQ: the original body unless a subclass must keep secrets out of it."""
-        return delivery.record.body
-
-    def on_invocation(self, context: LambdaContext) -> None:
-        """Called once per invocation before the batch, with the settings loaded."""
 
     def configured_settings(self) -> SettingsT:
         if self.settings is None:
@@ -128,10 +140,11 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     def _build_handler(self) -> Any:
         @logger.inject_lambda_context(clear_state=True)
         @tracer.capture_lambda_handler(capture_response=False)
-        @self._metrics.emf.log_metrics
+        @self.metrics.emf.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
             self.configured_settings()
-            self.on_invocation(context)
+            if self.before_batch is not None:
+                self.before_batch(context)
             try:
                 return process_partial_response(
                     event=event,
@@ -142,7 +155,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
             finally:
                 if is_metrics_disabled():
                     # Powertools keeps disabled metrics and prints them once 100 values pile up.
-                    self._metrics.emf.clear_metrics()
+                    self.metrics.emf.clear_metrics()
 
         return handler
 
@@ -158,7 +171,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
         try:
             if lambda_context.get_remaining_time_in_millis() < settings.deadline_margin_ms:
                 raise RetryableFailure("DeadlineNear", "too little time left in this invocation")
-            self.process(delivery)
+            self.work.process(delivery)
         except CommandRejected as rejection:
             self._give_up(delivery, self.rejected_outcome, rejection)
         except RetryableFailure as failure:
@@ -171,7 +184,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
     def _retry_or_give_up(self, delivery: Delivery, failure: CommandError, settings: SettingsT) -> None:
         receive_count = int(delivery.record.attributes.approximate_receive_count)
         if receive_count < settings.max_receive_count:
-            self._metrics.count("Retried")
+            self.metrics.count("Retried")
             logger.warning(
                 "will be retried", extra={"error_code": failure.code, "receive_count": receive_count}
             )
@@ -185,7 +198,7 @@ class QueueConsumer(ABC, Generic[SettingsT]):
         message = error.message[:_MAX_REASON_LENGTH] or error.code
         if outcome == self.failed_outcome or delivery.rejections_dead_lettered:
             self._dead_letter(delivery, outcome, error.code, message)
-        detail = self.failure_detail(delivery, OutcomeError(code=error.code, message=message))
+        detail = self.work.failure_detail(delivery, OutcomeError(code=error.code, message=message))
         self.outcomes.publish(outcome, detail)
 
     def _dead_letter(self, delivery: Delivery, outcome: str, code: str, message: str) -> None:

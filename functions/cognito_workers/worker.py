@@ -37,9 +37,9 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     return {**response, "replayed": True}
 
 
-class ActionWorker(QueueConsumer[WorkerSettings]):
-    """The SQS-triggered worker of one catalog action: each command runs at most once per idempotency key
-    and ends in one outcome event."""
+class ActionWorker:
+    """The work of one catalog action's SQS-triggered function (its `consumer`): each command runs at most
+    once per idempotency key and ends in one outcome event."""
 
     def __init__(self, action: str) -> None:
         self.spec: ActionSpec = ACTIONS_BY_NAME[action]
@@ -50,23 +50,27 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
             response_hook=_mark_replayed,
         )
         self._run_once: Any = None
-        super().__init__(
+        self.consumer = QueueConsumer(
             action,
+            work=self,
             settings_model=WorkerSettings,
             rejected_outcome="ActionRejected",
             failed_outcome="ActionFailed",
+            dead_letter_body=self._secret_free_body,
+            before_batch=self._expire_in_progress_with,
         )
+        self.handler = self.consumer.handler
 
-    def on_invocation(self, context: LambdaContext) -> None:
+    def _expire_in_progress_with(self, context: LambdaContext) -> None:
         # Lets an interrupted record's INPROGRESS marker expire with the invocation, not an hour later.
         self._idempotency.register_lambda_context(context)
 
     def process(self, delivery: Delivery) -> None:
-        params = self._parse(delivery, self.configured_settings())
+        params = self._parse(delivery, self.consumer.configured_settings())
         outcome = self._run(delivery, params)
         replayed = outcome.get("replayed", False)
         reason = "AlreadyProcessed" if replayed else outcome.get("reason")
-        self.outcomes.publish(
+        self.consumer.outcomes.publish(
             "ActionSkipped" if replayed else outcome["type"],
             self._detail(delivery, reason=reason, result=outcome.get("result")),
             reason=reason,
@@ -182,10 +186,12 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
     def _idempotent_run(self) -> Any:
         if self._run_once is None:
             persistence = DynamoDBPersistenceLayer(
-                table_name=self.configured_settings().idempotency_table_name,
-                boto3_client=self.clients.dynamodb,
+                table_name=self.consumer.configured_settings().idempotency_table_name,
+                boto3_client=self.consumer.clients.dynamodb,
             )
-            self._idempotency.expires_after_seconds = self.configured_settings().idempotency_expiry_seconds
+            self._idempotency.expires_after_seconds = (
+                self.consumer.configured_settings().idempotency_expiry_seconds
+            )
             self._run_once = idempotent_function(
                 data_keyword_argument="command",
                 persistence_store=persistence,
@@ -197,7 +203,7 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
     def _call_cognito(self, command: dict[str, str], params: ActionParams) -> dict[str, Any]:
         """The once-only unit; what it returns is stored in the idempotency record, so it is redacted."""
         try:
-            response = run_action(self.clients.cognito_idp, self.spec, params)
+            response = run_action(self.consumer.clients.cognito_idp, self.spec, params)
         except CommandError as error:
             # Cognito's message may quote what it was sent; the chain (botocore's error) is dropped with it.
             raise error.withholding(secret_values(self.spec, params.model_dump())) from None
@@ -205,7 +211,7 @@ class ActionWorker(QueueConsumer[WorkerSettings]):
             return {"type": "ActionSkipped", "reason": "AlreadyApplied", "result": None}
         return {"type": "ActionSucceeded", "result": redact_result(self.spec, response.response)}
 
-    def dead_letter_body(self, delivery: Delivery) -> str:
+    def _secret_free_body(self, delivery: Delivery) -> str:
         """The original command with secret params dropped and the resolved idempotency key kept, so that a
         redrive after the cause is fixed applies exactly once."""
         raw_params = (delivery.envelope or {}).get("params")

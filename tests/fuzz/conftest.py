@@ -91,9 +91,9 @@ def workers(
     @functools.cache
     def worker(action: str) -> ActionWorker:
         made = ActionWorker(action)
-        made.clients = environment_clients()
-        made.settings = fuzz_deployment.worker_settings(action)
-        record_calls(made.clients.cognito_idp, "cognito-idp", cognito_calls)
+        made.consumer.clients = environment_clients()
+        made.consumer.settings = fuzz_deployment.worker_settings(action)
+        record_calls(made.consumer.clients.cognito_idp, "cognito-idp", cognito_calls)
         return made
 
     return worker
@@ -108,7 +108,7 @@ def dispatched() -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def planner(fuzz_deployment: LocalDeployment, dispatched: list[dict[str, Any]]) -> LifecyclePlanner:
     made = configured_planner(fuzz_deployment, LifecyclePlanner())
-    record_calls(made.clients.events, "events", dispatched)
+    record_calls(made.consumer.clients.events, "events", dispatched)
     return made
 
 

@@ -47,7 +47,7 @@ def test_a_command_is_accepted_as_sent_or_rejected_naming_the_field(
     delivery = Delivery(record=lambda_record(case.body, fuzz_deployment.queues[case.queue]))
 
     # The worker's validation step alone: what the handler runs before any AWS call.
-    parsed = outcome_of(lambda: worker._parse(delivery, worker.configured_settings()))
+    parsed = outcome_of(lambda: worker._parse(delivery, worker.consumer.configured_settings()))
 
     if isinstance(parsed, CommandRejected):
         assert_rejected_as_foreseen(parsed, case)

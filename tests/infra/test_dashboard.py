@@ -107,20 +107,20 @@ def emitted_by_the_code(workers: Workers, monkeypatch: pytest.MonkeyPatch) -> se
         monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
         monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
         worker = ActionWorker(spec.name)
-        worker.settings = settings_from(WorkerSettings, env)
+        worker.consumer.settings = settings_from(WorkerSettings, env)
         for outcome in get_args(OutcomeType):
-            worker.outcomes.published(outcome)
-        retried(worker)
-        declared |= emitted(worker._metrics)
+            worker.consumer.outcomes.published(outcome)
+        retried(worker.consumer)
+        declared |= emitted(worker.consumer.metrics)
     env = workers.environment(PLANNER.name)
     monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
     monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
     planner = LifecyclePlanner()
-    planner.settings = settings_from(PlannerSettings, env)
+    planner.consumer.settings = settings_from(PlannerSettings, env)
     for outcome in planner_audits():
-        planner.outcomes.published(outcome)
-    retried(planner)
-    return declared | emitted(planner._metrics)
+        planner.consumer.outcomes.published(outcome)
+    retried(planner.consumer)
+    return declared | emitted(planner.consumer.metrics)
 
 
 def test_every_product_metric_shown_is_one_the_code_emits(

@@ -215,17 +215,17 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
     monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
     monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
     planner = LifecyclePlanner()
-    planner.settings = settings_from(PlannerSettings, env)
-    planner.clients.events = RecordingEvents()  # type: ignore[assignment]
+    planner.consumer.settings = settings_from(PlannerSettings, env)
+    planner.consumer.clients.events = RecordingEvents()  # type: ignore[assignment]
     # When a leaver arrives past the threshold, and the planner publishes the sequencer's audit event
     leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-1", "username": "jdoe"})
     plan = plan_for(leaver, plan_id="evt-1", event_time=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC))
     _, effects = transition(PersonState(username="jdoe"), PlanArrived(plan), leaver_admitted=False)
     assert effects.now_held
     ((outcome, detail),) = effects.audits
-    planner.outcomes.publish(outcome, detail)
+    planner.consumer.outcomes.publish(outcome, detail)
     # What the handler prints at the end of the invocation (EMF)
-    emf: dict[str, Any] = dict(planner._metrics.emf.serialize_metric_set())
+    emf: dict[str, Any] = dict(planner.consumer.metrics.emf.serialize_metric_set())
     (metric_set,) = emf["_aws"]["CloudWatchMetrics"]
     (dimension_names,) = metric_set["Dimensions"]
     emitted = {
@@ -250,6 +250,6 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
     assert [ref_target(action) for action in alarm["AlarmActions"]] == [topic]
     assert alarm["AlarmName"] == f"{synthesized.context['resourcePrefix']}-{PLANNER.name}-hold-active"
     # and the audit event went out with a source the planner's role may publish
-    (entry,) = planner.clients.events.entries  # type: ignore[attr-defined]
+    (entry,) = planner.consumer.clients.events.entries  # type: ignore[attr-defined]
     assert entry["Source"] == synthesized.context["outcomeEventSource"]
     assert entry["DetailType"] == outcome

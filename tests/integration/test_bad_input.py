@@ -78,7 +78,7 @@ def cognito_calls(pipeline: Pipeline) -> Iterator[list[str]]:
     def record(model: Any, **_: Any) -> None:
         calls.append(model.name)
 
-    clients = [pipeline.worker(spec.name).clients.cognito_idp for spec in ACTIONS]
+    clients = [pipeline.worker(spec.name).consumer.clients.cognito_idp for spec in ACTIONS]
     for client in clients:
         client.meta.events.register("before-call.cognito-idp", record)
     yield calls

@@ -42,11 +42,11 @@ def cognito_answers(pipeline: Pipeline, action: str, code: str, status: int = 40
         return AWSResponse("http://injected", status, {}, None), body
 
     client.meta.events.register("before-call.cognito-idp.*", answer)
-    worker.clients.cognito_idp = client
+    worker.consumer.clients.cognito_idp = client
     try:
         yield
     finally:
-        del worker.clients.cognito_idp  # back to the lazily created client
+        del worker.consumer.clients.cognito_idp  # back to the lazily created client
 
 
 def test_the_same_command_twice_in_one_batch_has_one_effect(

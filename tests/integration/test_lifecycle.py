@@ -262,7 +262,8 @@ def test_a_bad_hr_event_is_rejected_with_its_reason_and_never_planned(
 def test_leavers_over_the_threshold_are_held_until_an_operator_releases_them(
     lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
 ) -> None:
-    lifecycle.planner.settings = deployment.planner_settings().model_copy(update={"leaver_threshold": 1})
+    settings = deployment.planner_settings().model_copy(update={"leaver_threshold": 1})
+    lifecycle.planner.consumer.settings = settings
     usernames = [unique("mass-leaver") for _ in range(3)]
     for username in usernames:
         cognito.admin_create_user(

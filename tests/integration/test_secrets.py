@@ -60,7 +60,7 @@ def test_a_cognito_refusal_that_echoes_the_password_is_withheld_whole(
         "TemporaryPassword": TEMPORARY_PASSWORD,
         "MessageAction": "SUPPRESS",
     }
-    with Stubber(pipeline.worker("AdminCreateUser").clients.cognito_idp) as cognito:
+    with Stubber(pipeline.worker("AdminCreateUser").consumer.clients.cognito_idp) as cognito:
         cognito.add_client_error(
             "admin_create_user",
             service_error_code="InvalidPasswordException",

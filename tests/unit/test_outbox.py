@@ -83,8 +83,8 @@ class RecordingBus:
 
 def planner(store: MemoryStore, bus: RecordingBus) -> LifecyclePlanner:
     made = LifecyclePlanner(store=store)
-    made.clients.events = bus  # type: ignore[assignment]
-    made.settings = PlannerSettings.from_environment(
+    made.consumer.clients.events = bus  # type: ignore[assignment]
+    made.consumer.settings = PlannerSettings.from_environment(
         {
             "USER_POOL_ID": "us-east-1_Pool1",
             "EVENT_BUS_NAME": "bus",

@@ -204,8 +204,8 @@ def offline_worker() -> Iterator[OfflineWorker]:
     )
     # A worker of its own: the idempotency layer keeps the DynamoDB client it was first built with.
     worker = ActionWorker("AdminCreateUser")
-    worker.clients = AwsClients(session)
-    worker.settings = WorkerSettings.model_validate(
+    worker.consumer.clients = AwsClients(session)
+    worker.consumer.settings = WorkerSettings.model_validate(
         {
             "USER_POOL_ID": POOL,
             "EVENT_BUS_NAME": "offline-bus",
@@ -216,11 +216,11 @@ def offline_worker() -> Iterator[OfflineWorker]:
     )
     # Cognito is the one place the password must go; what the function sends to its own resources is recorded.
     own_clients = {
-        "dynamodb": worker.clients.dynamodb,
-        "sqs": worker.clients.sqs,
-        "events": worker.clients.events,
+        "dynamodb": worker.consumer.clients.dynamodb,
+        "sqs": worker.consumer.clients.sqs,
+        "events": worker.consumer.clients.events,
     }
-    clients = {"cognito": worker.clients.cognito_idp, **own_clients}
+    clients = {"cognito": worker.consumer.clients.cognito_idp, **own_clients}
     offline = OfflineWorker(worker, {name: Stubber(client) for name, client in clients.items()})
     for client in own_clients.values():
         client.meta.events.register(

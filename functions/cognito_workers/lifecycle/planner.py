@@ -61,19 +61,23 @@ class HoldReleased(BaseModel):
     released: list[str]
 
 
-class LifecyclePlanner(QueueConsumer[PlannerSettings]):
+class LifecyclePlanner:
+    """The work of the planner's SQS-triggered function (its `consumer`)."""
+
     def __init__(
         self, clock: Callable[[], datetime.datetime] | None = None, store: LifecycleStore | None = None
     ) -> None:
         """`store`: the people's states, by default the lifecycle table (tests give one in memory)."""
         self.clock = clock or (lambda: datetime.datetime.now(datetime.UTC))
         self._store = store
-        super().__init__(
+        self.consumer = QueueConsumer(
             PLANNER.name,
+            work=self,
             settings_model=PlannerSettings,
             rejected_outcome="LifecycleEventRejected",
             failed_outcome="LifecycleEventFailed",
         )
+        self.handler = self.consumer.handler
 
     def process(self, delivery: Delivery) -> None:
         event = _event_of(delivery)
@@ -100,7 +104,7 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
     @property
     def store(self) -> LifecycleStore:
         return self._store or LifecycleStore(
-            self.clients.dynamodb, self.configured_settings().lifecycle_table_name
+            self.consumer.clients.dynamodb, self.consumer.configured_settings().lifecycle_table_name
         )
 
     def _plan(self, delivery: Delivery, event: dict[str, Any]) -> None:
@@ -109,7 +113,7 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         plan = plan_for(lifecycle_event, plan_id=event["id"], event_time=_event_time(event))
         delivery.identify(username=plan.username)
         if lifecycle_event.dry_run:
-            self.outcomes.publish(
+            self.consumer.outcomes.publish(
                 "PlanComputed", audit(plan, stages=[stage.describe() for stage in plan.stages])
             )
             return
@@ -121,18 +125,18 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
             return  # not a person's step: nothing to sequence
         delivery.identify(username=username, correlation_id=detail.get("correlationId"))
         self._transition(username, StepEnded(outcome, detail))
-        self._metrics.count("StepOutcomes")
+        self.consumer.metrics.count("StepOutcomes")
 
     def _release(self) -> None:
-        settings = self.configured_settings()
+        settings = self.consumer.configured_settings()
         self.store.reset_leavers(self.clock(), datetime.timedelta(minutes=settings.leaver_window_minutes))
         held = self.store.held()
         for username in held:
             self._transition(username, OperatorRelease())
-        self.outcomes.publish("HoldReleased", HoldReleased(released=held), released=len(held))
+        self.consumer.outcomes.publish("HoldReleased", HoldReleased(released=held), released=len(held))
 
     def _admit_leaver(self) -> bool:
-        settings = self.configured_settings()
+        settings = self.consumer.configured_settings()
         window = datetime.timedelta(minutes=settings.leaver_window_minutes)
         return self.store.count_leaver(self.clock(), window) <= settings.leaver_threshold
 
@@ -166,9 +170,9 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
 
     def _apply(self, username: str, effects: Effects) -> None:
         if effects.cancel_scheduled_delete or effects.schedule_deletes:
-            settings = self.configured_settings()
+            settings = self.consumer.configured_settings()
             schedules = DeletionSchedules(
-                self.clients.scheduler,
+                self.consumer.clients.scheduler,
                 group=settings.schedule_group_name,
                 queue_arn=settings.delete_queue_arn,
                 dead_letter_arn=settings.delete_dead_letter_queue_arn,
@@ -183,21 +187,21 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
         if effects.now_released:
             self.store.unhold(username)
         # The commands, each routed like any producer's to its action's queue, and the audits: one call.
-        self.outcomes.put(
+        self.consumer.outcomes.put(
             [
                 *(self._command_entry(command) for command in effects.commands),
-                *(self.outcomes.entry(outcome, detail) for outcome, detail in effects.audits),
+                *(self.consumer.outcomes.entry(outcome, detail) for outcome, detail in effects.audits),
             ]
         )
         for outcome, detail in effects.audits:
-            self.outcomes.published(outcome, plan_id=detail.plan_id)
+            self.consumer.outcomes.published(outcome, plan_id=detail.plan_id)
 
     def _command_entry(self, command: PlannedCommand) -> PutEventsRequestEntryTypeDef:
         return {
             "Source": PLANNER.command_source,
             "DetailType": command.action,
             "Detail": json.dumps(command.envelope()),
-            "EventBusName": self.configured_settings().event_bus_name,
+            "EventBusName": self.consumer.configured_settings().event_bus_name,
         }
 
 
