@@ -29,6 +29,12 @@ class ActionMetrics:
         self.emf = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
     def count(self, name: str) -> None:
+        self._add(name, MetricUnit.Count, 1)
+
+    def seconds(self, name: str, value: float) -> None:
+        self._add(name, MetricUnit.Seconds, value)
+
+    def _add(self, name: str, unit: MetricUnit, value: float) -> None:
         if "action" not in self.emf.dimension_set:
             self.emf.add_dimension(name="action", value=self.action)
-        self.emf.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        self.emf.add_metric(name=name, unit=unit, value=value)

@@ -24,6 +24,7 @@ from cognito_workers.lifecycle.state import (
 )
 
 T0 = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
+OUTCOME_TIME = T0 + datetime.timedelta(hours=1)
 GROUPS = ("staff", "engineering")
 
 
@@ -71,7 +72,7 @@ def run(plans: list[Plan], drain_after: list[bool]) -> PersonState:
 
     def drain() -> None:
         while in_flight:
-            apply(StepEnded(*user.answer(in_flight.pop(0))))
+            apply(StepEnded(*user.answer(in_flight.pop(0)), at=OUTCOME_TIME))
 
     for plan, then_drain in zip(plans, drain_after, strict=True):
         apply(PlanArrived(plan))

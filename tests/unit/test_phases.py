@@ -54,7 +54,11 @@ class Person:
     def step_ends(self, outcome: str = "ActionSucceeded", **detail: Any) -> None:
         command = self.commands.pop(0)
         self.given(
-            StepEnded(outcome, {"idempotencyKey": command.idempotency_key, "username": "ada", **detail})
+            StepEnded(
+                outcome,
+                {"idempotencyKey": command.idempotency_key, "username": "ada", **detail},
+                at=datetime.datetime(2026, 11, 26, 10, 0, tzinfo=datetime.UTC),
+            )
         )
 
 

@@ -60,15 +60,15 @@ def test_a_leaver_is_locked_out_first_and_deleted_after_the_grace_period() -> No
     plan = planned("EmployeeOffboarded", employeeId="E1", username="ada", deleteAfterDays=30)
 
     assert [actions(stage) for stage in plan.stages] == [
-        ["AdminDisableUser"],
-        ["AdminUserGlobalSignOut"],
+        ["AdminDisableUser", "AdminUserGlobalSignOut"],
         ["AdminListDevices"],
         ["AdminListGroupsForUser"],
         ["AdminDeleteUser"],
     ]
-    assert plan.stages[2].expansion == "forget_devices"
-    assert plan.stages[3].expansion == "leave_groups"
-    assert plan.stages[4].schedule_delete_at == NOW + datetime.timedelta(days=30)
+    assert [stage.lock_out for stage in plan.stages] == [True, False, False, False]
+    assert plan.stages[1].expansion == "forget_devices"
+    assert plan.stages[2].expansion == "leave_groups"
+    assert plan.stages[3].schedule_delete_at == NOW + datetime.timedelta(days=30)
 
 
 def test_a_leaver_whose_deletion_date_is_past_the_calendar_is_rejected_naming_the_time() -> None:
@@ -123,12 +123,12 @@ def test_a_rehire_cancels_the_deletion_and_enables_the_user() -> None:
 
 def test_reads_follow_pagination_before_expanding() -> None:
     plan = planned("EmployeeOffboarded", employeeId="E1", username="ada")
-    devices = plan.stages[2]
+    devices = plan.stages[1]
 
     second_page = expand(
-        devices, {"Devices": [{"DeviceKey": "k1"}], "PaginationToken": "t"}, plan=plan, stage_index=2
+        devices, {"Devices": [{"DeviceKey": "k1"}], "PaginationToken": "t"}, plan=plan, stage_index=1
     )
-    forget = expand(second_page, {"Devices": [{"DeviceKey": "k2"}]}, plan=plan, stage_index=2)
+    forget = expand(second_page, {"Devices": [{"DeviceKey": "k2"}]}, plan=plan, stage_index=1)
 
     assert second_page.commands[0].params["PaginationToken"] == "t"
     assert [c.params["DeviceKey"] for c in forget.commands] == ["k1", "k2"]

@@ -39,9 +39,12 @@ class Person:
     def accept(self, new_plan: Plan) -> Effects:
         return self._transition(PlanArrived(new_plan))
 
-    def outcome(self, command: PlannedCommand, kind: str = "ActionSucceeded", **detail: Any) -> Effects:
+    def outcome(
+        self, command: PlannedCommand, kind: str = "ActionSucceeded", *, seconds: int = 60, **detail: Any
+    ) -> Effects:
+        """The command's outcome, put on the bus `seconds` after T0."""
         detail = {"idempotencyKey": command.idempotency_key, "username": "ada", **detail}
-        return self._transition(StepEnded(kind, detail))
+        return self._transition(StepEnded(kind, detail, at=T0 + datetime.timedelta(seconds=seconds)))
 
     def release(self) -> Effects:
         return self._transition(OperatorRelease())
@@ -55,21 +58,34 @@ def audits(effects: Effects) -> list[str]:
     return [kind for kind, _ in effects.audits]
 
 
-def test_a_leaver_right_after_its_joiner_waits_for_every_joiner_step() -> None:
+LOCK_OUT = ["AdminDisableUser", "AdminUserGlobalSignOut"]
+
+
+def test_a_leaver_right_after_its_joiner_locks_out_once_the_user_exists_and_waits_for_the_rest() -> None:
     person = Person()
     started = person.accept(plan("EmployeeOnboarded", "join"))
     queued = person.accept(plan("EmployeeOffboarded", "leave", seconds=1))
 
     assert [c.action for c in started.commands] == ["AdminCreateUser"]
     assert audits(queued) == ["PlanQueued"]
-    assert queued.commands == []
+    assert queued.commands == []  # no user yet: nothing to lock out
     (create,) = started.commands
-    groups = person.outcome(create)
-    assert [c.action for c in groups.commands] == ["AdminAddUserToGroup"]
-    (add,) = groups.commands
+    created = person.outcome(create)
+    # The user exists: the joiner's groups and the leaver's lock-out go out together
+    assert [c.action for c in created.commands] == ["AdminAddUserToGroup", *LOCK_OUT]
+    add, disable, sign_out = created.commands
+    assert audits(person.outcome(disable, seconds=4)) == []
+    locked_out = person.outcome(sign_out, seconds=6)
+    assert audits(locked_out) == ["LeaverLockedOut"]
+    assert locked_out.audits[0][1].reason == "AheadOfTurn"
+    assert locked_out.audits[0][1].lock_out_seconds == {
+        "AdminDisableUser": 3.0,
+        "AdminUserGlobalSignOut": 5.0,
+    }
+    # The rest of the leaver waits for the joiner, and does not lock out again
     leaver = person.outcome(add)
     assert audits(leaver) == ["PlanCompleted", "PlanStarted"]
-    assert [c.action for c in leaver.commands] == ["AdminDisableUser"]
+    assert [c.action for c in leaver.commands] == ["AdminListDevices"]
 
 
 def test_an_event_older_than_the_started_one_is_stale() -> None:
@@ -113,8 +129,8 @@ def test_a_failed_step_ends_its_plan_and_the_next_plan_starts() -> None:
 def test_reads_fan_out_into_one_command_per_item() -> None:
     person = Person()
     leaver = person.accept(plan("EmployeeOffboarded", "leave", deleteAfterDays=0))
-    (disable,) = leaver.commands
-    (sign_out,) = person.outcome(disable).commands
+    disable, sign_out = leaver.commands
+    assert person.outcome(disable).commands == []
     (list_devices,) = person.outcome(sign_out).commands
 
     forget = person.outcome(list_devices, result={"Devices": [{"DeviceKey": "k1"}, {"DeviceKey": "k2"}]})
@@ -134,8 +150,8 @@ def test_reads_fan_out_into_one_command_per_item() -> None:
 
 def test_a_grace_period_schedules_the_deletion_and_completes_the_plan() -> None:
     person = Person()
-    (disable,) = person.accept(plan("EmployeeOffboarded", "leave", deleteAfterDays=7)).commands
-    (sign_out,) = person.outcome(disable).commands
+    disable, sign_out = person.accept(plan("EmployeeOffboarded", "leave", deleteAfterDays=7)).commands
+    person.outcome(disable)
     (list_devices,) = person.outcome(sign_out).commands
     (list_groups,) = person.outcome(list_devices, result={"Devices": []}).commands
 
@@ -159,7 +175,7 @@ def test_a_leaver_over_the_threshold_is_held_until_released() -> None:
     assert held.commands == []
     assert audits(queued) == ["PlanQueued"]
     assert released.now_released
-    assert [c.action for c in released.commands] == ["AdminDisableUser"]
+    assert [c.action for c in released.commands] == LOCK_OUT
 
 
 NO_USER = {"code": "UserNotFoundException", "message": "User does not exist."}
@@ -204,7 +220,7 @@ def test_a_missing_user_after_its_joiner_ran_fails_the_plan() -> None:
     (create,) = person.accept(plan("EmployeeOnboarded", "join")).commands
     (add,) = person.outcome(create).commands
     person.outcome(add)
-    (disable,) = person.accept(plan("EmployeeOffboarded", "leave", seconds=5)).commands
+    disable, _ = person.accept(plan("EmployeeOffboarded", "leave", seconds=5)).commands
 
     effects = person.outcome(disable, "ActionRejected", error=NO_USER)
 
@@ -216,7 +232,9 @@ def test_a_step_that_gave_up_stalls_its_plan_until_the_redriven_step_succeeds() 
     person = Person()
     (create,) = person.accept(plan("EmployeeOnboarded", "join")).commands
     (add,) = person.outcome(create).commands
-    person.accept(plan("EmployeeOffboarded", "leave", seconds=5))
+    person.accept(plan("EmployeeOffboarded", "leave", seconds=5, deleteAfterDays=0))
+    for lock_out_step in person.state.pending[0].stages[0].commands:  # dispatched ahead of its turn
+        person.outcome(lock_out_step)
 
     stalled = person.outcome(add, "ActionFailed", error={"code": "TooManyRequestsException", "message": "x"})
     redriven = person.outcome(add)
@@ -227,7 +245,7 @@ def test_a_step_that_gave_up_stalls_its_plan_until_the_redriven_step_succeeds() 
     assert stalled.commands == []
     assert [p.plan_id for p in person.state.pending] == []
     assert audits(redriven) == ["PlanCompleted", "PlanStarted"]
-    assert [c.action for c in redriven.commands] == ["AdminDisableUser"]
+    assert [c.action for c in redriven.commands] == ["AdminListDevices"]
 
 
 def test_a_stalled_step_rejected_when_redriven_ends_its_plan() -> None:
@@ -245,7 +263,7 @@ def test_a_stalled_step_rejected_when_redriven_ends_its_plan() -> None:
 
 def test_an_event_between_the_last_started_plan_and_one_awaiting_its_joiner_is_not_stale() -> None:
     person = Person()
-    (disable,) = person.accept(plan("EmployeeOffboarded", "leave", sequence=3)).commands
+    disable, _ = person.accept(plan("EmployeeOffboarded", "leave", sequence=3)).commands
     person.outcome(disable, "ActionRejected", error=NO_USER)
 
     moved = person.accept(plan("EmployeeUpdated", "move", sequence=2, attributes={"department": "Sales"}))
@@ -292,9 +310,106 @@ def test_a_rehire_started_by_its_leavers_last_stage_cancels_the_deletion_that_st
     effects = person.accept(plan("EmployeeOffboarded", "leave", deleteAfterDays=30))
     person.accept(plan("EmployeeRehired", "rehire", seconds=1))
     # When the leaver's steps succeed, until the transition that ends the leaver starts the rehire
+    in_flight = list(effects.commands)
     while not any(command.action == "AdminEnableUser" for command in effects.commands):
-        (command, *_) = effects.commands
-        effects = person.outcome(command, result={"Devices": []})
+        effects = person.outcome(in_flight.pop(0), result={"Devices": []})
+        in_flight += effects.commands
     # Then that transition cancels the deletion and schedules none: the rehired user is not deleted later
     assert effects.cancel_scheduled_delete
     assert effects.schedule_deletes == []
+
+
+def onboarded_person() -> Person:
+    """Ada, whose joiner has run to its end."""
+    person = Person()
+    (create,) = person.accept(plan("EmployeeOnboarded", "join")).commands
+    (add,) = person.outcome(create).commands
+    person.outcome(add)
+    return person
+
+
+def test_a_leaver_behind_a_running_mover_locks_out_at_once_and_leaves_after_it() -> None:
+    person = onboarded_person()
+    (list_groups,) = person.accept(plan("EmployeeUpdated", "move", seconds=5, groups=["sales"])).commands
+
+    queued = person.accept(plan("EmployeeOffboarded", "leave", seconds=10, deleteAfterDays=0))
+
+    assert audits(queued) == ["PlanQueued"]
+    assert queued.starts_leaver  # the threshold is asked now, once
+    assert [c.action for c in queued.commands] == LOCK_OUT
+    for step in queued.commands:
+        person.outcome(step, seconds=12)
+    converge = person.outcome(list_groups, result={"Groups": [{"GroupName": "staff"}]})
+    assert sorted(c.action for c in converge.commands) == ["AdminAddUserToGroup", "AdminRemoveUserFromGroup"]
+    first, second = converge.commands
+    person.outcome(first)
+    in_turn = person.outcome(second)
+    assert audits(in_turn) == ["PlanCompleted", "PlanStarted"]
+    assert not in_turn.starts_leaver
+    assert [c.action for c in in_turn.commands] == ["AdminListDevices"]
+
+
+def test_a_leaver_in_its_turn_reports_its_lock_out_times_when_locked_out_and_when_completed() -> None:
+    person = onboarded_person()
+    disable, sign_out = person.accept(
+        plan("EmployeeOffboarded", "leave", seconds=10, deleteAfterDays=0)
+    ).commands
+
+    person.outcome(disable, seconds=11)
+    locked_out = person.outcome(sign_out, seconds=13)
+    (list_devices,) = locked_out.commands
+    (list_groups,) = person.outcome(list_devices, result={"Devices": []}).commands
+    (delete,) = person.outcome(list_groups, result={"Groups": []}).commands
+    completed = person.outcome(delete)
+
+    times = {"AdminDisableUser": 1.0, "AdminUserGlobalSignOut": 3.0}
+    assert audits(locked_out) == ["LeaverLockedOut"]
+    assert locked_out.audits[0][1].lock_out_seconds == times
+    assert locked_out.audits[0][1].reason is None
+    assert audits(completed) == ["PlanCompleted"]
+    assert completed.audits[0][1].lock_out_seconds == times
+
+
+def test_a_rehire_queued_before_a_leaver_enables_the_user_before_the_leaver_locks_out() -> None:
+    person = onboarded_person()
+    (update,) = person.accept(plan("EmployeeUpdated", "move", seconds=5, attributes={"a": "b"})).commands
+    person.accept(plan("EmployeeRehired", "rehire", seconds=6))
+
+    queued = person.accept(plan("EmployeeOffboarded", "leave", seconds=7))
+    (enable,) = person.outcome(update).commands
+    enabled = person.outcome(enable)
+
+    assert queued.commands == []
+    assert enable.action == "AdminEnableUser"
+    assert [c.action for c in enabled.commands] == LOCK_OUT  # ahead of the rehire's remaining stages
+
+
+def test_a_leaver_over_the_threshold_does_not_lock_out_ahead_and_is_held_in_its_turn() -> None:
+    person = onboarded_person()
+    (update,) = person.accept(plan("EmployeeUpdated", "move", seconds=5, attributes={"a": "b"})).commands
+    person.admit = False
+
+    queued = person.accept(plan("EmployeeOffboarded", "leave", seconds=10))
+    person.admit = True  # the window moved on: the verdict given ahead still holds
+    in_turn = person.outcome(update)
+
+    assert queued.commands == []
+    assert queued.starts_leaver
+    assert audits(in_turn) == ["PlanCompleted", "PlanHeld"]
+    assert not in_turn.starts_leaver
+    assert [c.action for c in person.release().commands] == LOCK_OUT
+
+
+def test_a_lock_out_step_rejected_ahead_of_its_turn_runs_again_in_its_turn() -> None:
+    person = onboarded_person()
+    (update,) = person.accept(plan("EmployeeUpdated", "move", seconds=5, attributes={"a": "b"})).commands
+    disable, sign_out = person.accept(plan("EmployeeOffboarded", "leave", seconds=10)).commands
+
+    person.outcome(disable)
+    rejected = person.outcome(sign_out, "ActionRejected", error={"code": "InternalError", "message": "x"})
+    in_turn = person.outcome(update)
+
+    assert audits(rejected) == []
+    assert [c.idempotency_key for c in in_turn.commands] == [sign_out.idempotency_key]
+    assert person.state.active is not None
+    assert person.state.active.awaiting == {sign_out.idempotency_key: "AdminUserGlobalSignOut"}

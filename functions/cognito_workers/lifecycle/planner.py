@@ -27,7 +27,9 @@ from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.plans import PlannedCommand, plan_for
 from cognito_workers.lifecycle.schedules import DeletionSchedules
 from cognito_workers.lifecycle.state import (
+    LOCKED_OUT,
     STEP_OUTCOMES,
+    TIME_TO_LOCK_OUT,
     Effects,
     OperatorRelease,
     PlanArrived,
@@ -85,7 +87,7 @@ class LifecyclePlanner:
         if detail_type in EVENT_TYPES:
             self._plan(delivery, event)
         elif detail_type in STEP_OUTCOMES:
-            self._step_done(delivery, detail_type, detail)
+            self._step_done(delivery, StepEnded(detail_type, detail, at=_event_time(event)))
         elif detail_type == PLANNER.release_detail_type:
             self._release()
         else:
@@ -119,12 +121,12 @@ class LifecyclePlanner:
             return
         self._transition(plan.username, PlanArrived(plan))
 
-    def _step_done(self, delivery: Delivery, outcome: str, detail: dict[str, Any]) -> None:
-        username = detail.get("username")
+    def _step_done(self, delivery: Delivery, ended: StepEnded) -> None:
+        username = ended.detail.get("username")
         if not isinstance(username, str):
             return  # not a person's step: nothing to sequence
-        delivery.identify(username=username, correlation_id=detail.get("correlationId"))
-        self._transition(username, StepEnded(outcome, detail))
+        delivery.identify(username=username, correlation_id=ended.detail.get("correlationId"))
+        self._transition(username, ended)
         self.consumer.metrics.count("StepOutcomes")
 
     def _release(self) -> None:
@@ -195,6 +197,9 @@ class LifecyclePlanner:
         )
         for outcome, detail in effects.audits:
             self.consumer.outcomes.published(outcome, plan_id=detail.plan_id)
+            if outcome == LOCKED_OUT and detail.lock_out_seconds:
+                # From the HR event to the last lock-out step applied: the SLO's metric.
+                self.consumer.metrics.seconds(TIME_TO_LOCK_OUT, max(detail.lock_out_seconds.values()))
 
     def _command_entry(self, command: PlannedCommand) -> PutEventsRequestEntryTypeDef:
         return {

@@ -61,6 +61,7 @@ class Stage(BaseModel):
     generation: int = Field(default=0, description="How many reads this stage has expanded from.")
     schedule_delete_at: datetime.datetime | None = None
     cancel_scheduled_delete: bool = False
+    lock_out: bool = Field(default=False, description="A leaver's lock-out: it may run ahead of its turn.")
 
     def describe(self) -> str:
         if self.schedule_delete_at is not None:
@@ -91,6 +92,10 @@ class Plan(BaseModel):
     @property
     def is_joiner(self) -> bool:
         return self.event_type == "EmployeeOnboarded"
+
+    @property
+    def is_rehire(self) -> bool:
+        return self.event_type == "EmployeeRehired"
 
     @property
     def order_key(self) -> tuple[bool, int, datetime.datetime, int, str]:
@@ -219,9 +224,11 @@ def _mover(builder: _StageBuilder, event: EmployeeUpdated) -> list[Stage]:
 
 
 def _leaver(builder: _StageBuilder, event: EmployeeOffboarded, event_time: datetime.datetime) -> list[Stage]:
+    # Lock-out first, both at once: disabling stops sign-in and revokes the access tokens, the global sign-out
+    # the refresh tokens, so neither needs the other to have applied.
+    lock_out = builder.stage(*((action, {}) for action in PLANNER.lock_out_actions))
     stages = [
-        builder.stage(("AdminDisableUser", {})),  # lock-out first
-        builder.stage(("AdminUserGlobalSignOut", {})),
+        lock_out.model_copy(update={"lock_out": True}),
         builder.read("AdminListDevices", "forget_devices"),
         builder.read("AdminListGroupsForUser", "leave_groups"),
     ]

@@ -19,6 +19,12 @@ the plan that started: the joiner runs, then the waiting plans in event order. S
 while that later plan still runs waits for its outcome: if the plan finds no user, the joiner runs first;
 if the user was there after all, the joiner is stale.
 
+A leaver's lock-out (its first stage) does not wait for the plans queued before it to finish: once the
+person's user exists (the running plan is past its first stage, or a joiner has run before), and no rehire
+before the leaver has still to enable the user, the lock-out is dispatched at once, ahead of its turn (the
+leaver threshold is asked then, once); the rest of the leaver waits its turn. Disabling and signing out
+commute with every other step of a joiner or a mover (attributes, groups, devices); only enabling does not.
+
 A person is in one phase (PHASES below, drawn in the README from PHASE_CHANGES): Idle, Running (a plan's
 stage waits for its outcomes), Held (a leaver waits for the operator's release) or AwaitingJoiner (plans
 wait for the person's joiner). `transition(state, input, leaver_admitted=...)` is the one entry point: a
@@ -42,6 +48,8 @@ REJECTED = "ActionRejected"
 GAVE_UP = "ActionFailed"
 NO_USER = "UserNotFoundException"
 STEP_OUTCOMES = frozenset({REJECTED, GAVE_UP, "ActionSucceeded", "ActionSkipped"})
+LOCKED_OUT = "LeaverLockedOut"
+TIME_TO_LOCK_OUT = "TimeToLockOut"  # the planner's metric, in seconds, per leaver locked out
 _REMEMBERED_PLANS = 20
 
 
@@ -70,9 +78,23 @@ class ActivePlan(BaseModel):
     stage_index: int = 0
     stage: Stage
     awaiting: dict[str, str] = Field(default_factory=dict, description="idempotency key -> action")
+    lock_out_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="a leaver's lock-out steps applied: action -> seconds from its event",
+    )
     started_after: Plan | None = Field(
         default=None, description="the person's last started plan before it, again the last if it goes back"
     )
+
+
+class LockOutAhead(BaseModel):
+    """A queued leaver's lock-out, dispatched ahead of its turn (or refused by the leaver threshold)."""
+
+    plan_id: str
+    admitted: bool
+    awaiting: dict[str, str] = Field(default_factory=dict, description="idempotency key -> action")
+    rejected: dict[str, str] = Field(default_factory=dict, description="to run again in the leaver's turn")
+    seconds: dict[str, float] = Field(default_factory=dict, description="action -> seconds from its event")
 
 
 class PlanAudit(BaseModel):
@@ -86,6 +108,11 @@ class PlanAudit(BaseModel):
     stage: int | None = None
     reason: str | None = None
     error: OutcomeError | None = None
+    lock_out_seconds: dict[str, float] | None = Field(
+        default=None,
+        alias="lockOutSeconds",
+        description="a leaver's: each lock-out step's time from its event",
+    )
 
     model_config = {"populate_by_name": True}
 
@@ -115,6 +142,7 @@ class PersonState(BaseModel):
     last_started: Plan | None = None
     recent_plan_ids: list[str] = Field(default_factory=list)
     onboarded: bool = Field(default=False, description="a joiner has started for this person")
+    lock_out_ahead: LockOutAhead | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -148,6 +176,7 @@ class PlanArrived:
 class StepEnded:
     outcome: str
     detail: dict[str, Any]
+    at: datetime.datetime  # the outcome event's time
 
 
 @dataclass(frozen=True)
@@ -172,9 +201,10 @@ def transition(
     if isinstance(given, PlanArrived):
         sequencer.accept(given.plan)
     elif isinstance(given, StepEnded):
-        sequencer.on_outcome(given.outcome, given.detail)
+        sequencer.on_outcome(given)
     else:
         sequencer.release()
+    sequencer.lock_out_ahead()
     after = sequencer.state
     if after.phase != state.phase and (state.phase, after.phase) not in _ALLOWED_CHANGES:
         raise PhaseChangeRefused(f"{state.username}: {state.phase} -> {after.phase} is not a phase change")
@@ -234,9 +264,13 @@ class _Sequencer:
         else:
             self._queue(plan, f"after {state.active.plan.plan_id}")
 
-    def on_outcome(self, outcome: str, detail: dict[str, Any]) -> None:
-        active = self.state.active
+    def on_outcome(self, ended: StepEnded) -> None:
+        outcome, detail = ended.outcome, ended.detail
+        active, ahead = self.state.active, self.state.lock_out_ahead
         key = detail.get("idempotencyKey")
+        if ahead is not None and key in ahead.awaiting:
+            self._ahead_step_ended(ahead, key, ended)
+            return
         if self.state.phase is not Phase.RUNNING or active is None or key not in active.awaiting:
             return
         if outcome == GAVE_UP:
@@ -247,7 +281,7 @@ class _Sequencer:
                 )
             )
             return
-        del active.awaiting[key]
+        action = active.awaiting.pop(key)
         if outcome == REJECTED:
             error = _error_of(outcome, detail)
             if error.code == NO_USER and not active.plan.is_joiner and not self.state.onboarded:
@@ -257,13 +291,62 @@ class _Sequencer:
                 ("PlanFailed", audit(active.plan, stage=active.stage_index, error=error))
             )
             self._finish()
-        elif active.stage.expansion is not None:
+            return
+        if active.stage.lock_out:
+            active.lock_out_seconds[action] = _seconds_since(active.plan, ended.at)
+            if not active.awaiting:
+                self.effects.audits.append(
+                    (LOCKED_OUT, audit(active.plan, lock_out_seconds=active.lock_out_seconds))
+                )
+        if active.stage.expansion is not None:
             active.stage = expand(
                 active.stage, detail.get("result") or {}, plan=active.plan, stage_index=active.stage_index
             )
             self._run()
         elif not active.awaiting:
             self._advance()
+
+    def lock_out_ahead(self) -> None:
+        """Dispatch the lock-out of the first leaver waiting behind the running plan, where it may run ahead
+        of its turn (see the module's docstring)."""
+        state, active = self.state, self.state.active
+        if state.lock_out_ahead is not None or state.phase is not Phase.RUNNING or active is None:
+            return
+        if active.plan.is_leaver:
+            return  # already locking out, or locked out
+        user_exists = active.stage_index > 0 or (state.onboarded and not active.plan.is_joiner)
+        if not user_exists or (active.plan.is_rehire and active.stage_index == 0):
+            return
+        leaver = next((plan for plan in state.pending if plan.is_leaver or plan.is_rehire), None)
+        if leaver is None or not leaver.is_leaver or not leaver.stages[0].lock_out:
+            return  # no leaver waits, or a rehire before it has still to enable the user
+        self.effects.starts_leaver = True
+        if not self._leaver_admitted:
+            state.lock_out_ahead = LockOutAhead(plan_id=leaver.plan_id, admitted=False)
+            return
+        commands = leaver.stages[0].commands
+        state.lock_out_ahead = LockOutAhead(
+            plan_id=leaver.plan_id,
+            admitted=True,
+            awaiting={command.idempotency_key: command.action for command in commands},
+        )
+        self.effects.commands.extend(commands)
+
+    def _ahead_step_ended(self, ahead: LockOutAhead, key: str, ended: StepEnded) -> None:
+        leaver = next(plan for plan in self.state.pending if plan.plan_id == ahead.plan_id)
+        if ended.outcome == GAVE_UP:  # as a stalled step: its redrive ends it
+            error = _error_of(ended.outcome, ended.detail)
+            self.effects.audits.append(("PlanStalled", audit(leaver, stage=0, error=error)))
+            return
+        action = ahead.awaiting.pop(key)
+        if ended.outcome == REJECTED:
+            ahead.rejected[key] = action
+        else:
+            ahead.seconds[action] = _seconds_since(leaver, ended.at)
+        if not ahead.awaiting and not ahead.rejected:
+            self.effects.audits.append(
+                (LOCKED_OUT, audit(leaver, reason="AheadOfTurn", lock_out_seconds=ahead.seconds))
+            )
 
     def release(self) -> None:
         active = self.state.active
@@ -298,9 +381,11 @@ class _Sequencer:
             self._next()
             return
         state.active = ActivePlan(plan=plan, stage=plan.stages[0], started_after=started_after)
+        ahead = self._ahead_of(plan)
         if plan.is_leaver:
-            self.effects.starts_leaver = True
-            if not self._leaver_admitted:
+            if ahead is None:
+                self.effects.starts_leaver = True
+            if not (self._leaver_admitted if ahead is None else ahead.admitted):
                 state.phase = Phase.HELD
                 self.effects.now_held = True
                 self.effects.audits.append(("PlanHeld", audit(plan, reason="LeaverThresholdReached")))
@@ -308,7 +393,26 @@ class _Sequencer:
         state.phase = Phase.RUNNING
         stages = [stage.describe() for stage in plan.stages]
         self.effects.audits.append(("PlanStarted", audit(plan, stages=stages)))
-        self._run()
+        if ahead is None:
+            self._run()
+            return
+        # Its lock-out ran ahead: wait for what is still in flight, and run again in turn what was rejected.
+        active = state.active
+        active.lock_out_seconds = ahead.seconds
+        active.awaiting = {**ahead.awaiting, **ahead.rejected}
+        self.effects.commands.extend(
+            c for c in plan.stages[0].commands if c.idempotency_key in ahead.rejected
+        )
+        if not active.awaiting:
+            self._advance()
+
+    def _ahead_of(self, plan: Plan) -> LockOutAhead | None:
+        """The lock-out that ran ahead of this plan's turn, taken from the state."""
+        ahead = self.state.lock_out_ahead
+        if ahead is None or ahead.plan_id != plan.plan_id:
+            return None
+        self.state.lock_out_ahead = None
+        return ahead
 
     def _run(self) -> None:
         """Dispatch the current stage, or move past stages that need no outcome."""
@@ -337,7 +441,10 @@ class _Sequencer:
             active.stage = active.plan.stages[active.stage_index]
             self._run()
         else:
-            self.effects.audits.append(("PlanCompleted", audit(active.plan)))
+            lock_out_seconds = active.lock_out_seconds or None
+            self.effects.audits.append(
+                ("PlanCompleted", audit(active.plan, lock_out_seconds=lock_out_seconds))
+            )
             self._finish()
 
     def _finish(self) -> None:
@@ -358,7 +465,12 @@ class _Sequencer:
             return
 
     def _skip_stale(self, plan: Plan) -> None:
+        self._ahead_of(plan)
         self.effects.audits.append(("PlanSkipped", audit(plan, reason="Stale")))
+
+
+def _seconds_since(plan: Plan, at: datetime.datetime) -> float:
+    return round((at - plan.event_time).total_seconds(), 3)
 
 
 def _error_of(outcome: str, detail: dict[str, Any]) -> OutcomeError:
