@@ -338,7 +338,7 @@ def _dead_letters(deployment: LocalDeployment) -> list[str]:
     """Every DLQ message, body and attributes, as JSON; each is visible again afterwards."""
     sqs = boto3.client("sqs")
     found: list[str] = []
-    for queues in (*deployment.queues.values(), deployment.planner_queue):
+    for queues in (function.queue for function in deployment.functions.values()):
         read = []
         while messages := sqs.receive_message(
             QueueUrl=queues.dead_letter_url,
@@ -379,7 +379,7 @@ def _redrive_every_dead_letter_queue(deployment: LocalDeployment) -> int:
     """StartMessageMoveTask from every DLQ back to its queue, as `cognito-lifecycle dlq redrive` does."""
     sqs = boto3.client("sqs")
     moved = 0
-    for queues in (*deployment.queues.values(), deployment.planner_queue):
+    for queues in (function.queue for function in deployment.functions.values()):
         sqs.start_message_move_task(SourceArn=queues.dead_letter_arn, DestinationArn=queues.arn)
         (task,) = sqs.list_message_move_tasks(SourceArn=queues.dead_letter_arn, MaxResults=1)["Results"]
         moved += task.get("ApproximateNumberOfMessagesMoved", 0)

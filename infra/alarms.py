@@ -1,5 +1,5 @@
 """Alarms to an encrypted SNS topic: every DLQ's depth, every queue consumer's errors and throttles, and the
-planner's deprovisioning hold.
+planner's deprovisioning hold and its lock-out SLO.
 
 A message in a DLQ is an input given up on (permanently rejected, retries exhausted, or undeliverable by
 EventBridge): someone has to look at it, so one message is enough. The consumers catch their records'
@@ -19,6 +19,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from cognito_workers.catalog import PLANNER
+from cognito_workers.lifecycle.state import TIME_TO_LOCK_OUT
 from infra.consumer import METRICS_NAMESPACE, SERVICE_NAME, QueueFedFunction
 
 # The planner's audit event when a leaver's plan is put on hold (lifecycle/state.py): the planner counts
@@ -105,8 +107,38 @@ class Alarms(Construct):
             ),
         )
 
+    def watch_lock_out(self, *, slo_seconds: int) -> cloudwatch.Alarm:
+        """A leaver locked out later than the SLO (lockOutSloSeconds) after its HR event, in 5 minutes: the
+        planner's TimeToLockOut, whichever of its functions (main or lock-out lane) emitted it."""
+        return self._alarm(
+            "LockOutSloMissed",
+            name=f"{self._prefix}-lock-out-slo-missed",
+            description=(
+                f"A leaver was disabled and signed out more than {slo_seconds} s after its HR event"
+                " (lockOutSloSeconds): a backlog, throttling or a stalled lock-out step (docs/deploy.md)."
+            ),
+            metric=cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=TIME_TO_LOCK_OUT,
+                dimensions_map={"action": PLANNER.name, "service": SERVICE_NAME},
+                period=cdk.Duration.minutes(5),
+                statistic=cloudwatch.Stats.MAXIMUM,
+            ),
+            threshold=slo_seconds,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+
     def _alarm(
-        self, construct_id: str, *, name: str, description: str, metric: cloudwatch.IMetric
+        self,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        metric: cloudwatch.IMetric,
+        threshold: float = 1,
+        comparison: cloudwatch.ComparisonOperator = (
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+        ),
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
@@ -114,9 +146,9 @@ class Alarms(Construct):
             alarm_name=name,
             alarm_description=description,
             metric=metric,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            comparison_operator=comparison,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         alarm.add_alarm_action(self._action)

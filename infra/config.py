@@ -123,6 +123,10 @@ class DeploymentConfig(BaseModel):
     planner_max_concurrency: Annotated[int, Field(ge=MIN_MAXIMUM_CONCURRENCY, le=MAX_MAXIMUM_CONCURRENCY)] = (
         Field(alias="plannerMaxConcurrency")
     )
+    # Leavers and their lock-out outcomes on a queue and planner function of their own (README: lock-out).
+    lock_out_lane: bool = Field(alias="lockOutLane")
+    # From a leaver's HR event to its user disabled and signed out; slower alarms.
+    lock_out_slo_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(alias="lockOutSloSeconds")
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentConfig:
@@ -143,7 +147,7 @@ class DeploymentConfig(BaseModel):
                     f"quotaOverrides: {name} is fixed at {default} requests/s by AWS; it can only be lowered"
                 )
         for name in self.action_overrides:
-            if name not in ACTIONS_BY_NAME and name != PLANNER.name:
+            if name not in ACTIONS_BY_NAME and name not in {PLANNER.name, PLANNER.lock_out_lane_name}:
                 raise ValueError(f"actionOverrides: unknown action {name!r}")
             tuning = self.tuning(name)
             if self.deadline_margin_ms >= tuning.function_timeout_seconds * 1000 // 2:

@@ -1,12 +1,12 @@
 """The operator's CloudWatch dashboard: what the alarms (infra/alarms.py) watch, and what leads up to them.
 
 Rows, top to bottom: each action's outcomes by type; every queue's depth and the age of its oldest message;
-every DLQ's depth; retries and Lambda throttles; the planner's plans started, held, stalled and failed; a
-place kept for the time to lock-out. The product's own metrics are the functions' EMF counts (Powertools:
-namespace METRICS_NAMESPACE, dimensions `action` = the function's catalog name and `service`); a consumer
-counts every audit event it publishes under the event's detail-type, and every record it hands back to its
-queue for a retry as `Retried` (cognito_workers/consumer.py). The template tests check that each metric of
-that namespace shown here is one the code emits, with the same dimensions.
+every DLQ's depth; retries and Lambda throttles; the planner's plans started, held, stalled and failed; the
+time to lock-out (p50, p99, maximum) against its SLO. The product's own metrics are the functions' EMF
+metrics (Powertools: namespace METRICS_NAMESPACE, dimensions `action` = the function's catalog name and
+`service`); a consumer counts every audit event it publishes under the event's detail-type, and every record
+it hands back to its queue for a retry as `Retried` (cognito_workers/consumer.py). The template tests check
+that each metric of that namespace shown here is one the code emits, with the same dimensions.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from cognito_workers.catalog import PLANNER
 from cognito_workers.contracts import OutcomeType
+from cognito_workers.lifecycle.state import TIME_TO_LOCK_OUT
 from infra.alarms import HOLD_METRIC
 from infra.consumer import METRICS_NAMESPACE, SERVICE_NAME, QueueFedFunction
 
@@ -32,20 +34,18 @@ PLAN_METRICS = ("PlanStarted", HOLD_METRIC, "PlanStalled", "PlanFailed")
 FULL_WIDTH = 24
 GRAPH_WIDTH = 6
 GRAPH_HEIGHT = 6
-TIME_TO_LOCKOUT_TEXT = (
-    "### Time to lock-out\n"
-    "Reserved for the time from a leaver's HR event to the user's lock-out (disabled, signed out). No"
-    " function emits that metric yet: the change that emits it adds its graph here."
-)
 
 
-def product_metric(name: str, function: str, *, label: str | None = None) -> cloudwatch.Metric:
-    """One of the functions' EMF counts, summed per period, with the dimensions every count carries."""
+def product_metric(
+    name: str, function: str, *, label: str | None = None, statistic: str = cloudwatch.Stats.SUM
+) -> cloudwatch.Metric:
+    """One of the functions' EMF metrics (a count, summed per period, unless told), with the dimensions
+    every metric of theirs carries."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
         dimensions_map={"action": function, "service": SERVICE_NAME},
-        statistic=cloudwatch.Stats.SUM,
+        statistic=statistic,
         period=PERIOD,
         label=label or name,
     )
@@ -59,10 +59,13 @@ class OperatorDashboard(Construct):
         *,
         dashboard_name: str,
         workers: Sequence[QueueFedFunction],
-        planner: QueueFedFunction,
+        planners: Sequence[QueueFedFunction],
+        lock_out_slo_seconds: int,
     ) -> None:
+        """`planners`: the planner's functions (its main one, and its lock-out lane if deployed); their
+        metrics are the planner's (dimension action = PLANNER.name)."""
         super().__init__(scope, construct_id)
-        consumers = [*workers, planner]
+        consumers = [*workers, *planners]
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -114,7 +117,11 @@ class OperatorDashboard(Construct):
                 " invocations throttled by the account's concurrency (Sum per 5 minutes).",
             ),
             _wide_graph(
-                "Retried records", [product_metric(RETRIED_METRIC, c.name, label=c.name) for c in consumers]
+                "Retried records",
+                [
+                    product_metric(RETRIED_METRIC, name, label=name)
+                    for name in [*(w.name for w in workers), PLANNER.name]
+                ],
             ),
             _wide_graph(
                 "Lambda throttles",
@@ -131,8 +138,24 @@ class OperatorDashboard(Construct):
                 " (alarmed), stalled on a step that gave up (its command is in a DLQ), failed on a rejected"
                 " step.",
             ),
-            _wide_graph("Plans", [product_metric(name, planner.name) for name in PLAN_METRICS]),
-            cloudwatch.TextWidget(markdown=TIME_TO_LOCKOUT_TEXT, width=FULL_WIDTH, height=2),
+            _wide_graph("Plans", [product_metric(name, PLANNER.name) for name in PLAN_METRICS]),
+        )
+        self.dashboard.add_widgets(
+            _heading(
+                "Time to lock-out",
+                "From a leaver's HR event to its user disabled and signed out (the planner's TimeToLockOut,"
+                f" seconds; the alarm line is lockOutSloSeconds, {lock_out_slo_seconds} s).",
+            ),
+            cloudwatch.GraphWidget(
+                title="Time to lock-out (seconds)",
+                left=[
+                    product_metric(TIME_TO_LOCK_OUT, PLANNER.name, statistic=statistic, label=statistic)
+                    for statistic in ("p50", "p99", cloudwatch.Stats.MAXIMUM)
+                ],
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=lock_out_slo_seconds, label="SLO")],
+                width=FULL_WIDTH,
+                height=GRAPH_HEIGHT,
+            ),
         )
 
 

@@ -45,13 +45,17 @@ class LifecyclePlanner(QueueFedFunction):
         delete_dead_letter_queue: sqs.IQueue,
         deletions: ScheduledDeletions,
         leavers: LeaverThreshold,
+        lane: bool = False,
     ) -> None:
+        """`lane`: the planner's lock-out lane (leavers and their lock-out outcomes), not its main one."""
         super().__init__(
             scope,
             construct_id,
-            name=PLANNER.name,
-            handler=PLANNER.handler,
-            description="Cognito lifecycle planner: HR events to ordered commands (SQS-triggered)",
+            name=PLANNER.lock_out_lane_name if lane else PLANNER.name,
+            handler=PLANNER.lock_out_lane_handler if lane else PLANNER.handler,
+            description="Cognito lifecycle planner"
+            + (", lock-out lane: leavers first" if lane else ": HR events to ordered commands")
+            + " (SQS-triggered)",
             role_description="Lifecycle planner: its queues, its state, commands and audit events, deletion"
             " schedules in its group; no Cognito action",
             statements=_planner_statements(shared, table, deletions),

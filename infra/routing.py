@@ -14,6 +14,7 @@ from cognito_workers.contracts import OutcomeType
 
 # The outcome event detail-types of a command, in the contract's order.
 STEP_OUTCOME_TYPES: tuple[str, ...] = get_args(OutcomeType)
+LEAVER = "EmployeeOffboarded"
 
 
 def action_command_pattern(action: str, *, command_sources: Sequence[str]) -> dict[str, Any]:
@@ -22,7 +23,7 @@ def action_command_pattern(action: str, *, command_sources: Sequence[str]) -> di
 
 
 def planner_input_patterns(
-    *, hr_sources: Sequence[str], outcome_source: str, operator_source: str
+    *, hr_sources: Sequence[str], outcome_source: str, operator_source: str, lock_out_lane: bool
 ) -> dict[str, dict[str, Any]]:
     """What reaches the lifecycle planner's queue, by input name:
 
@@ -30,13 +31,35 @@ def planner_input_patterns(
     - `step-outcomes`: the outcome events of the planner's own steps (their idempotency keys start with
       PLANNER.step_key_prefix), so that it can sequence a person's next step;
     - `release`: the operator's release of the deprovisioning hold.
+
+    With the lock-out lane, leavers and the outcomes of lock-out steps go to the lane instead
+    (lock_out_lane_patterns).
     """
+    event_types = [kind for kind in PLANNER.event_types if not (lock_out_lane and kind == LEAVER)]
+    step_outcomes = _step_outcomes(outcome_source)
+    if lock_out_lane:
+        step_outcomes["detail"]["action"] = [{"anything-but": list(PLANNER.lock_out_actions)}]
     return {
-        "hr-events": {"source": list(hr_sources), "detail-type": list(PLANNER.event_types)},
-        "step-outcomes": {
-            "source": [outcome_source],
-            "detail-type": list(STEP_OUTCOME_TYPES),
-            "detail": {"idempotencyKey": [{"prefix": PLANNER.step_key_prefix}]},
-        },
+        "hr-events": {"source": list(hr_sources), "detail-type": event_types},
+        "step-outcomes": step_outcomes,
         "release": {"source": [operator_source], "detail-type": [PLANNER.release_detail_type]},
+    }
+
+
+def lock_out_lane_patterns(*, hr_sources: Sequence[str], outcome_source: str) -> dict[str, dict[str, Any]]:
+    """What reaches the planner's lock-out lane, by input name: `leavers` (the HR system's leaver events) and
+    `lock-out-outcomes` (the outcomes of the planner's lock-out steps)."""
+    lock_out_outcomes = _step_outcomes(outcome_source)
+    lock_out_outcomes["detail"]["action"] = list(PLANNER.lock_out_actions)
+    return {
+        "leavers": {"source": list(hr_sources), "detail-type": [LEAVER]},
+        "lock-out-outcomes": lock_out_outcomes,
+    }
+
+
+def _step_outcomes(outcome_source: str) -> dict[str, Any]:
+    return {
+        "source": [outcome_source],
+        "detail-type": list(STEP_OUTCOME_TYPES),
+        "detail": {"idempotencyKey": [{"prefix": PLANNER.step_key_prefix}]},
     }

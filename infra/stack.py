@@ -12,7 +12,7 @@ from constructs import Construct
 
 from cognito_workers.catalog import ACTIONS, PLANNER, ResourceNames
 from infra.alarms import Alarms
-from infra.concurrency import category_budgets
+from infra.concurrency import MIN_MAXIMUM_CONCURRENCY, category_budgets
 from infra.config import LOG_RETENTION_DAYS, DeploymentConfig
 from infra.consumer import ARCHITECTURE, RUNTIME, ConsumerShared
 from infra.dashboard import OperatorDashboard
@@ -20,7 +20,7 @@ from infra.deletions import ScheduledDeletions
 from infra.encryption import DataKey
 from infra.event_bus import CommandBus
 from infra.planner import LeaverThreshold, LifecyclePlanner
-from infra.routing import action_command_pattern, planner_input_patterns
+from infra.routing import action_command_pattern, lock_out_lane_patterns, planner_input_patterns
 from infra.tables import IdempotencyTable, LifecycleTable
 from infra.user_pool import ManagedUserPool
 from infra.worker import ActionWorker, WorkerShared
@@ -150,49 +150,72 @@ class CognitoWorkersStack(cdk.Stack):
             delete_dead_letter_queue=self.workers["AdminDeleteUser"].dead_letter_queue,
             data_key=data_key,
         )
-        self.planner = LifecyclePlanner(
-            self,
-            "Planner",
-            tuning=config.tuning(PLANNER.name),
-            # The planner saves a person's state with optimistic concurrency, so instances may overlap.
-            maximum_concurrency=config.planner_max_concurrency,
-            shared=consumer,
-            table=lifecycle_table,
-            delete_queue=self.workers["AdminDeleteUser"].queue,
-            delete_dead_letter_queue=self.workers["AdminDeleteUser"].dead_letter_queue,
-            deletions=deletions,
-            leavers=LeaverThreshold(
-                threshold=config.leaver_threshold, window_minutes=config.leaver_window_minutes
-            ),
-        )
-        inputs = planner_input_patterns(
-            hr_sources=config.hr_event_sources,
-            outcome_source=config.outcome_event_source,
-            operator_source=config.operator_event_source,
-        )
-        for input_name, pattern in inputs.items():
+
+        def planner(construct_id: str, *, lane: bool, maximum_concurrency: int) -> LifecyclePlanner:
+            return LifecyclePlanner(
+                self,
+                construct_id,
+                lane=lane,
+                tuning=config.tuning(PLANNER.lock_out_lane_name if lane else PLANNER.name),
+                maximum_concurrency=maximum_concurrency,
+                shared=consumer,
+                table=lifecycle_table,
+                delete_queue=self.workers["AdminDeleteUser"].queue,
+                delete_dead_letter_queue=self.workers["AdminDeleteUser"].dead_letter_queue,
+                deletions=deletions,
+                leavers=LeaverThreshold(
+                    threshold=config.leaver_threshold, window_minutes=config.leaver_window_minutes
+                ),
+            )
+
+        # The planner saves a person's state with optimistic concurrency, so instances may overlap.
+        self.planner = planner("Planner", lane=False, maximum_concurrency=config.planner_max_concurrency)
+        inputs = {
+            input_name: (pattern, self.planner)
+            for input_name, pattern in planner_input_patterns(
+                hr_sources=config.hr_event_sources,
+                outcome_source=config.outcome_event_source,
+                operator_source=config.operator_event_source,
+                lock_out_lane=config.lock_out_lane,
+            ).items()
+        }
+        self.lock_out_lane: LifecyclePlanner | None = None
+        if config.lock_out_lane:
+            # Lambda's smallest maximum concurrency: leavers are few, and never wait behind other traffic.
+            self.lock_out_lane = planner(
+                "LockOutLane", lane=True, maximum_concurrency=MIN_MAXIMUM_CONCURRENCY
+            )
+            lane_inputs = lock_out_lane_patterns(
+                hr_sources=config.hr_event_sources, outcome_source=config.outcome_event_source
+            )
+            inputs |= {name: (pattern, self.lock_out_lane) for name, pattern in lane_inputs.items()}
+        for input_name, (pattern, consumer_of_input) in inputs.items():
             commands.route(
                 name=f"{PLANNER.name}{_camel(input_name)}",
-                description=f"{PLANNER.name} input: {input_name}",
+                description=f"{consumer_of_input.name} input: {input_name}",
                 pattern=pattern,
-                queue=self.planner.queue,
-                dead_letter_queue=self.planner.dead_letter_queue,
+                queue=consumer_of_input.queue,
+                dead_letter_queue=consumer_of_input.dead_letter_queue,
             )
-        alarms.watch(self.planner)
+        planners = [self.planner, *([self.lock_out_lane] if self.lock_out_lane else [])]
+        for each in planners:
+            alarms.watch(each)
         hold_alarm = alarms.watch_hold(self.planner)
+        alarms.watch_lock_out(slo_seconds=config.lock_out_slo_seconds)
         dashboard = OperatorDashboard(
             self,
             "Dashboard",
             dashboard_name=f"{prefix}-operations",
             workers=list(self.workers.values()),
-            planner=self.planner,
+            planners=planners,
+            lock_out_slo_seconds=config.lock_out_slo_seconds,
         )
 
         commands.allow_publishers(
             publishers=config.event_publishers,
             function_role_arns=[
                 *(worker.role.role_arn for worker in self.workers.values()),
-                self.planner.role.role_arn,
+                *(each.role.role_arn for each in planners),
             ],
         )
 
@@ -209,7 +232,7 @@ class CognitoWorkersStack(cdk.Stack):
             self,
             "QueueNamePattern",
             value=f"{names.queue('<Function>')} (dead letters: {names.dead_letter_queue('<Function>')});"
-            f" functions: the actions and {PLANNER.name}",
+            f" functions: the actions, {PLANNER.name} and {PLANNER.lock_out_lane_name}",
         )
         if pool.app_client is not None:
             cdk.CfnOutput(self, "SandboxAdminClientId", value=pool.app_client.user_pool_client_id)

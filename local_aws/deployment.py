@@ -133,6 +133,11 @@ class LocalDeployment:
     def planner_queue(self) -> QueuePair:
         return self.functions[PLANNER.name].queue
 
+    @property
+    def planner_functions(self) -> list[LocalFunction]:
+        """The planner's functions deployed: its main one, and its lock-out lane (context lockOutLane)."""
+        return [self.functions[name] for name in PLANNER.handlers if name in self.functions]
+
     def worker_settings(self, action: str) -> WorkerSettings:
         """What the template puts in the environment of the action's function."""
         return self.functions[action].settings(WorkerSettings)
@@ -203,12 +208,14 @@ def provision(
     *,
     prefix: str | None = None,
     leaver_threshold: int | None = None,
+    lock_out_lane: bool | None = None,
     visibility_timeout_seconds: int | None = LOCAL_VISIBILITY_TIMEOUT_SECONDS,
     function_timeout_seconds: int | None = None,
 ) -> LocalDeployment:
     """The stack as cdk.json configures it, on the local endpoint. `prefix` (cdk.json's resourcePrefix)
-    names every resource: a second deployment on the same server needs its own. `prefix` and
-    `leaver_threshold` are context knobs of the stack, so they are synthesized; the rest are edits."""
+    names every resource: a second deployment on the same server needs its own. `prefix`,
+    `leaver_threshold` and `lock_out_lane` are context knobs of the stack, so they are synthesized; the rest
+    are edits."""
     overrides: dict[str, Any] = {}
     if prefix is not None:
         # Resources the stack leaves unnamed are named after the stack, so the stack needs a name of its own.
@@ -216,6 +223,8 @@ def provision(
         overrides["stackName"] = f"{_CONTEXT['stackName']}-{prefix}"
     if leaver_threshold is not None:
         overrides["leaverThreshold"] = leaver_threshold
+    if lock_out_lane is not None:
+        overrides["lockOutLane"] = lock_out_lane
     edits = local_edits(
         visibility_timeout_seconds=visibility_timeout_seconds,
         function_timeout_seconds=function_timeout_seconds,
@@ -352,7 +361,9 @@ class _TemplateDeployer:
         ]
 
     def _local_functions(self) -> dict[str, LocalFunction]:
-        catalog_names = {PLANNER.handler: PLANNER.name} | {spec.handler: spec.name for spec in ACTIONS}
+        catalog_names = {handler: name for name, handler in PLANNER.handlers.items()} | {
+            spec.handler: spec.name for spec in ACTIONS
+        }
         functions: dict[str, LocalFunction] = {}
         for mapping in self.mappings:
             properties = self.functions[mapping["function"]]

@@ -26,6 +26,10 @@ _XRAY = "the Lambda environment's X-Ray daemon sends the traces (no X-Ray locall
 _KMS = (
     "SQS and DynamoDB use the stack's key as the function to read and write its encrypted queues and tables"
 )
+_OUTBOX = (
+    "the planner's lock-out lane schedules a deletion only when it publishes the outbox of a transition of"
+    " the planner's that crashed before publishing it"
+)
 NOT_CALLED_LOCALLY: Mapping[str, str] = {
     "logs:CreateLogStream": _LAMBDA_LOGS,
     "logs:PutLogEvents": _LAMBDA_LOGS,
@@ -47,6 +51,10 @@ NOT_CALLED_LOCALLY: Mapping[str, str] = {
     " changes its date",
     "scheduler:DeleteSchedule": "the planner cancels a leaver's scheduled deletion when the person is rehired"
     " before it is due",
+    # The planner's main function calls these for every leaver with a grace period; its lock-out lane only
+    # when the outbox it publishes first holds a deletion.
+    "scheduler:CreateSchedule": _OUTBOX,
+    "iam:PassRole": _OUTBOX,
 }
 _OPERATORS = {
     "StringEquals": lambda value, pattern: value == pattern,

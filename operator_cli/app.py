@@ -84,6 +84,12 @@ class Aws:
     def is_local(self) -> bool:
         return self.endpoint_url is not None
 
+    def deployed_functions(self) -> list[str]:
+        """The queue-fed functions this deployment has (the lock-out lane is optional: lockOutLane)."""
+        listed = self.sqs.list_queues(QueueNamePrefix=self.names.prefix).get("QueueUrls", [])
+        queues = {url.rsplit("/", 1)[-1] for url in listed}
+        return [function for function in self.names.functions if self.names.queue(function) in queues]
+
     def queue_url(self, name: str) -> str:
         try:
             return str(self.sqs.get_queue_url(QueueName=name)["QueueUrl"])
@@ -177,7 +183,7 @@ COUNTS = ("waiting", "in flight", "in DLQ")
 def cmd_status(args: argparse.Namespace) -> int:
     aws = Aws(args.endpoint_url, args.prefix)
     rows = {}
-    for function in aws.names.functions:
+    for function in aws.deployed_functions():
         waiting, in_flight = _depths(aws, aws.names.queue(function))
         dead = sum(_depths(aws, aws.names.dead_letter_queue(function)))
         rows[function] = {"waiting": waiting, "inFlight": in_flight, "inDlq": dead}

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ import boto3
 from rich.table import Table
 
 from cognito_workers.consumer import QueueConsumer
+from cognito_workers.lifecycle.state import LOCKED_OUT
 from local_aws.deployment import (
     HR_SOURCE,
     OPERATOR_SOURCE,
@@ -192,11 +193,30 @@ class Outcomes:
         per_function = table("outcomes per function", "function", *columns, right=columns)
         for function in sorted(self.per_function):
             counts = self.per_function[function]
-            queues = self._deployment.queues.get(function, self._deployment.planner_queue)
-            waiting, in_flight = queue_depths(self._sqs, queues.dead_letter_url)
+            if function in self._deployment.queues:
+                dead_letter_urls = [self._deployment.queues[function].dead_letter_url]
+            else:  # the planner's audits: its functions' DLQs
+                dead_letter_urls = [f.queue.dead_letter_url for f in self._deployment.planner_functions]
+            dead = sum(sum(queue_depths(self._sqs, url)) for url in dead_letter_urls)
             row = [sum(n for kind_name, n in counts.items() if kind_name.endswith(kind)) for kind in kinds]
-            per_function.add_row(function, *(str(n) for n in row), str(waiting + in_flight))
+            per_function.add_row(function, *(str(n) for n in row), str(dead))
         return per_function
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The value a `share` of `values` is at or under (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[round(share * (len(ordered) - 1))]
+
+
+def time_to_lock_out(seconds: Sequence[float], *, at_least: float | None = None) -> str:
+    """p50, p99 and max of leavers' times to lock-out; a value at `at_least` is a lower bound (a leaver not
+    locked out within a time limit)."""
+    figures = {"p50": percentile(seconds, 0.5), "p99": percentile(seconds, 0.99), "max": max(seconds)}
+    bound = {
+        name: ">=" if at_least is not None and at_least <= value else "" for name, value in figures.items()
+    }
+    return ", ".join(f"{name} {bound[name]}{value:.1f} s" for name, value in figures.items())
 
 
 def drained(
@@ -248,6 +268,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         f"{len(roster.events)} HR events -> {outcomes.commands} commands in {elapsed:.1f} s "
         f"({outcomes.commands / elapsed:.0f} commands/s, {stats.records_received} records delivered)"
     )
+    print_lock_out(outcomes)
     if problems:
         console.print(f"[red]the pool differs from the roster in {len(problems)} ways:[/red]")
         for problem in problems[:20]:
@@ -266,7 +287,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         elapsed = time.perf_counter() - started
         console.print(outcomes.table())
     console.print(f"{len(records)} HR events drained in {elapsed:.1f} s ({stats.records_received} records)")
+    print_lock_out(outcomes)
     return EXIT_OK
+
+
+def print_lock_out(outcomes: Outcomes) -> None:
+    """The leavers' times to lock-out, as the planner's LeaverLockedOut audits give them."""
+    locked_out = [
+        max(event["detail"]["lockOutSeconds"].values())
+        for event in outcomes.events
+        if event["detail-type"] == LOCKED_OUT
+    ]
+    if locked_out:
+        console.print(
+            f"time to lock-out, {len(locked_out)} leavers (HR event to disabled and signed out, EventBridge's"
+            f" whole seconds): {time_to_lock_out(locked_out)}"
+        )
 
 
 def copyable(command: str) -> None:

@@ -284,10 +284,24 @@ class PlannerSpec:
     command_source: str = "cognito.lifecycle.planner"
     # Outcomes of the planner's own steps come back to it: their idempotency keys start with this.
     step_key_prefix: str = "plan:"
+    # A leaver's first stage: what ends a person's access, and what the lock-out lane carries.
+    lock_out_actions: tuple[str, ...] = ("AdminDisableUser", "AdminUserGlobalSignOut")
+    # The planner's second function: leavers and their lock-out outcomes, never behind other traffic.
+    lock_out_lane_name: str = "LifecyclePlannerLockOut"
+    lock_out_lane_handler_module: str = "cognito_workers.handlers.lifecycle_planner_lock_out"
 
     @property
     def handler(self) -> str:
         return f"{self.handler_module}.handler"
+
+    @property
+    def lock_out_lane_handler(self) -> str:
+        return f"{self.lock_out_lane_handler_module}.handler"
+
+    @property
+    def handlers(self) -> dict[str, str]:
+        """The planner's functions, by name: its main one and its lock-out lane, each with its Handler."""
+        return {self.name: self.handler, self.lock_out_lane_name: self.lock_out_lane_handler}
 
 
 PLANNER = PlannerSpec()
@@ -312,5 +326,5 @@ class ResourceNames:
 
     @property
     def functions(self) -> tuple[str, ...]:
-        """Every queue-fed function: the actions and the planner."""
-        return (*(spec.name for spec in ACTIONS), PLANNER.name)
+        """Every queue-fed function: the actions, the planner and its lock-out lane."""
+        return (*(spec.name for spec in ACTIONS), *PLANNER.handlers)

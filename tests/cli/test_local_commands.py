@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -120,6 +121,9 @@ def test_run_drains_a_file_on_a_fresh_local_aws_and_shows_its_progress(tmp_path:
     assert progress[-1].endswith(" commands/s")
     assert "AdminDeleteUser" in result.stdout
     assert "2 HR events drained" in result.stdout
+    assert re.search(
+        r"time to lock-out, 1 leavers .*: p50 [\d.]+ s, p99 [\d.]+ s, max [\d.]+ s", result.stdout
+    )
 
 
 def outside_client(service: str, endpoint: str) -> Any:

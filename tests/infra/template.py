@@ -85,10 +85,10 @@ class Workers:
         self.roles = synthesized.of_type("AWS::IAM::Role")
 
     def name_of(self, function_id: str) -> str:
-        """The catalog name of a function, by its handler: an action's, or the planner's."""
+        """The catalog name of a function, by its handler: an action's, or one of the planner's."""
         handler = self.functions[function_id]["Properties"]["Handler"]
         names = [spec.name for spec in ACTIONS if spec.handler == handler]
-        names += [PLANNER.name] if handler == PLANNER.handler else []
+        names += [name for name, planner_handler in PLANNER.handlers.items() if planner_handler == handler]
         (name,) = names
         return name
 

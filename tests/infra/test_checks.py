@@ -56,13 +56,16 @@ def test_every_acknowledgement_sits_on_its_resource_with_a_reason(synthesized: S
     # The Cognito acknowledgements concern the sandbox pool only: an imported pool needs none
     if synthesized.name == "production":
         assert not [rule for _, _, rule in found if "COG" in rule["id"]]
-    # The schedules' wildcard sits on the planner's role, and on no other
-    (planner_role,) = [
+    # The schedules' wildcard sits on the roles of the planner's functions (either may publish a transition's
+    # deletion schedule), and on no other
+    planner_roles = sorted(
         f["Properties"]["Role"]["Fn::GetAtt"][0]
         for f in synthesized.of_type("AWS::Lambda::Function").values()
-        if f["Properties"]["Handler"] == PLANNER.handler
-    ]
-    assert [logical_id for logical_id, _, rule in found if rule["id"] == SCHEDULES_WILDCARD] == [planner_role]
+        if f["Properties"]["Handler"] in {PLANNER.handler, PLANNER.lock_out_lane_handler}
+    )
+    assert len(planner_roles) == 2
+    wildcards = sorted(logical_id for logical_id, _, rule in found if rule["id"] == SCHEDULES_WILDCARD)
+    assert wildcards == planner_roles
 
 
 def test_every_acknowledgement_answers_a_real_finding_on_that_resource(synthesized: Synthesized) -> None:

@@ -20,11 +20,20 @@ from cognito_workers.errors import RetryableFailure
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.lifecycle.plans import plan_for
-from cognito_workers.lifecycle.state import PersonState, PlanArrived, StepEnded, transition
+from cognito_workers.lifecycle.state import (
+    LOCKED_OUT,
+    TIME_TO_LOCK_OUT,
+    Effects,
+    PersonState,
+    PlanArrived,
+    StepEnded,
+    transition,
+)
 from cognito_workers.settings import PlannerSettings, WorkerSettings
 from cognito_workers.worker import ActionWorker
 from tests.infra.conftest import Synthesized
 from tests.infra.template import Workers, flatten, settings_from
+from tests.infra.test_planner import RecordingEvents
 
 # A metric as the dashboard shows it and as EMF declares it: namespace, name, dimensions.
 Metric = tuple[str, str, frozenset[tuple[str, str]]]
@@ -86,7 +95,7 @@ def planner_audits() -> Iterator[str]:
             leaver_admitted=True,
         )
         key = started.commands[0].idempotency_key
-        ended = StepEnded(step_outcome, {"idempotencyKey": key, "error": error})
+        ended = StepEnded(step_outcome, {"idempotencyKey": key, "error": error}, at=EVENT_TIME)
         _, effects = transition(state, ended, leaver_admitted=True)
         yield from (outcome for outcome, _ in [*started.audits, *effects.audits])
     _, held = transition(
@@ -119,8 +128,26 @@ def emitted_by_the_code(workers: Workers, monkeypatch: pytest.MonkeyPatch) -> se
     planner.consumer.settings = settings_from(PlannerSettings, env)
     for outcome in planner_audits():
         planner.consumer.outcomes.published(outcome)
+    planner.consumer.clients.events = RecordingEvents()  # type: ignore[assignment]
+    planner._apply("jdoe", leaver_locked_out())
     retried(planner.consumer)
     return declared | emitted(planner.consumer.metrics)
+
+
+def leaver_locked_out() -> Effects:
+    """The effects of the transition that sees a leaver's last lock-out step applied."""
+    leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-2", "username": "jdoe"})
+    state, started = transition(
+        PersonState(username="jdoe"),
+        PlanArrived(plan_for(leaver, plan_id="evt-3", event_time=EVENT_TIME)),
+        leaver_admitted=True,
+    )
+    effects = started
+    for command in started.commands:
+        ended = StepEnded("ActionSucceeded", {"idempotencyKey": command.idempotency_key}, at=EVENT_TIME)
+        state, effects = transition(state, ended, leaver_admitted=True)
+    assert [outcome for outcome, _ in effects.audits] == [LOCKED_OUT]
+    return effects
 
 
 def test_every_product_metric_shown_is_one_the_code_emits(
@@ -138,7 +165,7 @@ def test_every_product_metric_shown_is_one_the_code_emits(
     for spec in ACTIONS:
         assert names_by_function[spec.name] >= set(get_args(OutcomeType)) | {"Retried"}, spec.name
     plans = {"PlanStarted", "PlanHeld", "PlanStalled", "PlanFailed"}
-    assert names_by_function[PLANNER.name] >= plans | {"Retried"}
+    assert names_by_function[PLANNER.name] >= plans | {"Retried", TIME_TO_LOCK_OUT}
 
 
 def test_every_queue_dlq_and_function_is_shown(synthesized: Synthesized, workers: Workers) -> None:
@@ -156,8 +183,11 @@ def test_every_queue_dlq_and_function_is_shown(synthesized: Synthesized, workers
         assert shown[joined["function"]] == {"AWS/Lambda:Throttles"}, name
 
 
-def test_time_to_lock_out_has_its_place_and_no_invented_metric(synthesized: Synthesized) -> None:
+def test_time_to_lock_out_is_graphed_at_p50_p99_and_maximum_against_the_slo(synthesized: Synthesized) -> None:
     widgets = dashboard_body(synthesized)["widgets"]
-    texts = [widget["properties"]["markdown"] for widget in widgets if widget["type"] == "text"]
-    assert [text for text in texts if text.startswith("### Time to lock-out")]
-    assert not [name for _, name, _ in shown_metrics(synthesized) if "lock" in name.lower()]
+    (graph,) = [w for w in widgets if w["properties"].get("title") == "Time to lock-out (seconds)"]
+    lines = graph["properties"]["metrics"]
+    assert {line[1] for line in lines} == {TIME_TO_LOCK_OUT}
+    assert sorted(line[-1]["stat"] for line in lines) == ["Maximum", "p50", "p99"]
+    (slo,) = graph["properties"]["annotations"]["horizontal"]
+    assert slo["value"] == synthesized.context["lockOutSloSeconds"]

@@ -14,9 +14,16 @@ from cognito_workers.catalog import PLANNER
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.lifecycle.plans import plan_for
-from cognito_workers.lifecycle.state import STEP_OUTCOMES, PersonState, PlanArrived, transition
+from cognito_workers.lifecycle.state import (
+    STEP_OUTCOMES,
+    TIME_TO_LOCK_OUT,
+    PersonState,
+    PlanArrived,
+    StepEnded,
+    transition,
+)
 from cognito_workers.settings import PlannerSettings
-from infra.routing import planner_input_patterns
+from infra.routing import lock_out_lane_patterns, planner_input_patterns
 from tests.infra.conftest import Synthesized
 from tests.infra.template import (
     POWERTOOLS_VARIABLES,
@@ -86,6 +93,24 @@ def test_the_planner_environment_is_every_planner_setting(synthesized: Synthesiz
     assert env["OUTCOME_EVENT_SOURCE"] == context["outcomeEventSource"]
     assert int(env["LEAVER_THRESHOLD"]) == context["leaverThreshold"]
     assert int(env["LEAVER_WINDOW_MINUTES"]) == context["leaverWindowMinutes"]
+
+
+def test_the_lock_out_lane_is_the_planner_on_a_queue_of_its_own(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    planner, lane = workers.planner, workers.by_function()[PLANNER.lock_out_lane_name]
+    # The same planner over the same state: its environment differs only by its own queue and DLQ
+    own = {"DEAD_LETTER_QUEUE_URL"}
+    planner_env, lane_env = workers.environment(PLANNER.name), workers.environment(PLANNER.lock_out_lane_name)
+    assert {k: v for k, v in lane_env.items() if k not in own} == {
+        k: v for k, v in planner_env.items() if k not in own
+    }
+    assert ref_target(lane_env["DEAD_LETTER_QUEUE_URL"]) == lane["dlq"]
+    assert lane["queue"] != planner["queue"]
+    # Lambda's smallest maximum concurrency: a lane for the few leavers, never starved by the planner's
+    mapping = workers.mappings[lane["mapping"]]["Properties"]
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == 2
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_the_planner_role_holds_exactly_its_statements_and_no_cognito_action(
@@ -172,30 +197,45 @@ def test_the_deletion_schedule_group_is_named_for_the_deployment(synthesized: Sy
 
 
 def test_the_planners_rules_are_the_shared_input_patterns(synthesized: Synthesized, workers: Workers) -> None:
-    # Given the shared pattern builder, fed with the context's sources
+    # Given the shared pattern builders, fed with the context's sources
     context = synthesized.context
-    expected = planner_input_patterns(
-        hr_sources=context["hrEventSources"],
-        outcome_source=context["outcomeEventSource"],
-        operator_source=context["operatorEventSource"],
-    )
-    # When the rules that deliver to the planner's queue are read
-    patterns = [
-        rule["Properties"]["EventPattern"]
-        for rule in synthesized.of_type("AWS::Events::Rule").values()
-        if ref_target(rule["Properties"]["Targets"][0]["Arn"]) == workers.planner["queue"]
-    ]
-    # Then there is one rule per input, with exactly its pattern
-    assert sorted(map(json.dumps, patterns)) == sorted(map(json.dumps, expected.values()))
+    sources = {"hr_sources": context["hrEventSources"], "outcome_source": context["outcomeEventSource"]}
+    expected = {
+        PLANNER.name: planner_input_patterns(
+            **sources, operator_source=context["operatorEventSource"], lock_out_lane=True
+        ),
+        PLANNER.lock_out_lane_name: lock_out_lane_patterns(**sources),
+    }
+    for name, inputs in expected.items():
+        # When the rules that deliver to the planner function's queue are read
+        queue = workers.by_function()[name]["queue"]
+        patterns = [
+            rule["Properties"]["EventPattern"]
+            for rule in synthesized.of_type("AWS::Events::Rule").values()
+            if ref_target(rule["Properties"]["Targets"][0]["Arn"]) == queue
+        ]
+        # Then there is one rule per input, with exactly its pattern
+        assert sorted(map(json.dumps, patterns)) == sorted(map(json.dumps, inputs.values())), name
 
 
-def test_the_input_patterns_carry_what_the_planner_handles() -> None:
+@pytest.mark.parametrize("lane", [True, False])
+def test_the_input_patterns_carry_what_the_planner_handles_each_input_once(lane: bool) -> None:
     patterns = planner_input_patterns(
-        hr_sources=["hr"], outcome_source="outcomes", operator_source="operator"
+        hr_sources=["hr"], outcome_source="outcomes", operator_source="operator", lock_out_lane=lane
     )
-    assert set(patterns["hr-events"]["detail-type"]) == set(EVENT_TYPES)
+    if lane:
+        patterns |= lock_out_lane_patterns(hr_sources=["hr"], outcome_source="outcomes")
+    assert sorted(t for p in patterns.values() if p["source"] == ["hr"] for t in p["detail-type"]) == sorted(
+        EVENT_TYPES
+    )
     assert set(patterns["step-outcomes"]["detail-type"]) == STEP_OUTCOMES
     assert patterns["release"]["detail-type"] == [PLANNER.release_detail_type]
+    if lane:  # the lock-out steps' outcomes to the lane, every other step's to the planner's queue
+        lock_out = list(PLANNER.lock_out_actions)
+        assert patterns["lock-out-outcomes"]["detail"]["action"] == lock_out
+        assert patterns["step-outcomes"]["detail"]["action"] == [{"anything-but": lock_out}]
+    else:
+        assert "action" not in patterns["step-outcomes"]["detail"]
 
 
 class RecordingEvents:
@@ -238,6 +278,7 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
         alarm["Properties"]
         for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
         if alarm["Properties"].get("Namespace") == emitted["namespace"]
+        and alarm["Properties"]["MetricName"] == outcome
     ]
     (alarm,) = alarms
     assert emitted["metric"] == [alarm["MetricName"]] == [outcome]
@@ -253,3 +294,45 @@ def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_lea
     (entry,) = planner.consumer.clients.events.entries  # type: ignore[attr-defined]
     assert entry["Source"] == synthesized.context["outcomeEventSource"]
     assert entry["DetailType"] == outcome
+
+
+def test_the_lock_out_slo_alarm_watches_the_time_the_planner_emits_when_a_leaver_is_locked_out(
+    synthesized: Synthesized, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the planner's code, in the environment the stack gives its lock-out lane
+    env = workers.environment(PLANNER.lock_out_lane_name)
+    monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
+    monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
+    planner = LifecyclePlanner()
+    planner.consumer.settings = settings_from(PlannerSettings, env)
+    planner.consumer.clients.events = RecordingEvents()  # type: ignore[assignment]
+    # When a leaver's lock-out steps are applied 75 s after its HR event
+    leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-1", "username": "jdoe"})
+    event_time = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+    state, effects = transition(
+        PersonState(username="jdoe"),
+        PlanArrived(plan_for(leaver, plan_id="evt-1", event_time=event_time)),
+        leaver_admitted=True,
+    )
+    applied = event_time + datetime.timedelta(seconds=75)
+    for command in effects.commands:
+        ended = StepEnded("ActionSucceeded", {"idempotencyKey": command.idempotency_key}, at=applied)
+        state, locked_out = transition(state, ended, leaver_admitted=True)
+    planner._apply("jdoe", locked_out)
+    emf: dict[str, Any] = dict(planner.consumer.metrics.emf.serialize_metric_set())
+    (metric_set,) = emf["_aws"]["CloudWatchMetrics"]
+    (dimension_names,) = metric_set["Dimensions"]
+    assert emf[TIME_TO_LOCK_OUT] == [75.0]
+    # Then the SLO alarm watches exactly that metric and dimensions, at its maximum over 5 minutes
+    (alarm,) = [
+        alarm["Properties"]
+        for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == TIME_TO_LOCK_OUT
+    ]
+    assert alarm["Namespace"] == metric_set["Namespace"]
+    assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+        name: emf[name] for name in dimension_names
+    }
+    assert (alarm["Statistic"], alarm["Period"]) == ("Maximum", 300)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert alarm["Threshold"] == synthesized.context["lockOutSloSeconds"]

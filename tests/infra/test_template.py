@@ -39,13 +39,15 @@ def test_the_functions_are_exactly_the_catalogs_actions_and_the_planner(
     prefix = synthesized.context["resourcePrefix"]
     # When the functions are read by their handler
     by_handler = {f["Properties"]["Handler"]: f["Properties"] for f in workers.functions.values()}
-    # Then there is one function per action and one for the planner, each named after it, and no other
+    # Then there is one function per action and two for the planner (its lock-out lane), each named after
+    # it, and no other
+    handlers = {spec.name: spec.handler for spec in ACTIONS} | PLANNER.handlers
     assert len(by_handler) == len(workers.functions)
-    assert set(by_handler) == {spec.handler for spec in ACTIONS} | {PLANNER.handler}
-    for name, handler in [*((spec.name, spec.handler) for spec in ACTIONS), (PLANNER.name, PLANNER.handler)]:
+    assert set(by_handler) == set(handlers.values())
+    for name, handler in handlers.items():
         assert by_handler[handler]["FunctionName"] == f"{prefix}-{name}"
     # and every one of them is fed by its own queue, named like it (catalog.ResourceNames)
-    assert set(workers.by_function()) == {*ACTIONS_BY_NAME, PLANNER.name}
+    assert set(workers.by_function()) == set(handlers)
     for name, joined in workers.by_function().items():
         assert workers.queues[joined["queue"]]["Properties"]["QueueName"] == f"{prefix}-{name}"
         assert workers.queues[joined["dlq"]]["Properties"]["QueueName"] == f"{prefix}-{name}-dlq"
@@ -217,9 +219,11 @@ def test_every_role_holds_exactly_its_actions_on_the_pool_and_only_its_own_resou
     assert not synthesized.of_type("AWS::IAM::Policy"), "policies are inline, written per role"
     assert not synthesized.of_type("AWS::IAM::ManagedPolicy")
     joined_by_role = {j["role"]: (action, j) for action, j in workers.by_action().items()}
-    # Every role belongs to one worker, to the planner, or is the scheduler's (tests/infra/test_planner.py)
-    others = {workers.planner["role"], *workers.roles_assumed_by("scheduler.amazonaws.com")}
-    assert len(others) == 2
+    # Every role belongs to one worker, to one of the planner's functions, or is the scheduler's
+    # (tests/infra/test_planner.py)
+    planner_roles = {workers.by_function()[name]["role"] for name in PLANNER.handlers}
+    others = {*planner_roles, *workers.roles_assumed_by("scheduler.amazonaws.com")}
+    assert len(others) == 3
     assert set(joined_by_role) | others == set(workers.roles)
     for role_id, role in workers.roles.items():
         if role_id in others:

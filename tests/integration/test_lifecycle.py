@@ -11,6 +11,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from cognito_workers.catalog import PLANNER
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from local_aws.deployment import HR_SOURCE, OPERATOR_SOURCE, LocalDeployment
 from local_aws.lambda_sqs import configured_planner, deliver_batch
@@ -63,15 +64,17 @@ class Lifecycle:
         raise AssertionError("the pipeline did not drain")
 
     def _deliver_planner(self) -> int:
-        queue = self.deployment.planner_queue
-        report = deliver_batch(
-            self.planner.handler,
-            self.pipeline.sqs,
-            queue_url=queue.url,
-            queue_arn=queue.arn,
-            function_name="cognito-lifecycle-LifecyclePlanner",
+        """A batch from each of the planner's queues (its own, and its lock-out lane's)."""
+        return sum(
+            deliver_batch(
+                self.planner.handler,
+                self.pipeline.sqs,
+                queue_url=function.queue.url,
+                queue_arn=function.queue.arn,
+                function_name=function.function_name,
+            ).received
+            for function in self.deployment.planner_functions
         )
-        return report.received
 
     def audits(self, plan_id: str) -> list[str]:
         self.pipeline.collect_outcomes()
@@ -150,11 +153,10 @@ def test_a_leaver_is_locked_out_cleaned_up_and_deleted(
 
     with pytest.raises(ClientError, match="UserNotFoundException"):
         user(cognito, deployment, username)
-    assert lifecycle.audits(plan_id) == ["PlanStarted", "PlanCompleted"]
+    assert lifecycle.audits(plan_id) == ["PlanStarted", "LeaverLockedOut", "PlanCompleted"]
     steps = [o["detail"]["action"] for o in lifecycle.pipeline.outcomes[plan_id] if "action" in o["detail"]]
-    assert steps == [
-        "AdminDisableUser",
-        "AdminUserGlobalSignOut",
+    assert sorted(steps[:2]) == ["AdminDisableUser", "AdminUserGlobalSignOut"]  # lock-out, both at once
+    assert steps[2:] == [
         "AdminListDevices",
         "AdminForgetDevice",
         "AdminForgetDevice",
@@ -187,9 +189,11 @@ def test_a_leaver_with_a_grace_period_is_disabled_now_and_deleted_on_schedule(
     assert datetime.timedelta(days=29) < due - datetime.datetime.now() < datetime.timedelta(days=31)
 
 
-def test_a_leaver_published_right_after_its_joiner_runs_after_every_joiner_step(
+def test_a_leaver_published_right_after_its_joiner_locks_out_once_the_user_exists_then_leaves_after_it(
     lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
 ) -> None:
+    # The leaver takes the lock-out lane, its joiner the planner's queue: whichever comes first, the order
+    # holds
     username = unique("brief")
     join = lifecycle.onboard(username, ["staff", "engineering"])
     leave = lifecycle.publish(
@@ -201,12 +205,18 @@ def test_a_leaver_published_right_after_its_joiner_runs_after_every_joiner_step(
     with pytest.raises(ClientError, match="UserNotFoundException"):
         user(cognito, deployment, username)
     assert lifecycle.audits(join) == ["PlanStarted", "PlanCompleted"]
-    assert lifecycle.audits(leave) == ["PlanQueued", "PlanStarted", "PlanCompleted"]
-    joiner_steps = lifecycle.pipeline.outcomes[join]
-    leaver_steps = lifecycle.pipeline.outcomes[leave]
-    last_joiner_step = max(o["time"] for o in joiner_steps if "action" in o["detail"])
-    first_leaver_step = min(o["time"] for o in leaver_steps if "action" in o["detail"])
-    assert last_joiner_step <= first_leaver_step
+    leaver_audits = lifecycle.audits(leave)
+    assert sorted(leaver_audits) == ["LeaverLockedOut", "PlanCompleted", "PlanQueued", "PlanStarted"]
+    assert leaver_audits[0] == "PlanQueued"
+    joiner_steps = [o for o in lifecycle.pipeline.outcomes[join] if "action" in o["detail"]]
+    leaver_steps = [o for o in lifecycle.pipeline.outcomes[leave] if "action" in o["detail"]]
+    created = min(o["time"] for o in joiner_steps if o["detail"]["action"] == "AdminCreateUser")
+    lock_out = [o for o in leaver_steps if o["detail"]["action"] in PLANNER.lock_out_actions]
+    assert sorted(o["detail"]["action"] for o in lock_out) == sorted(PLANNER.lock_out_actions)
+    assert {o["detail-type"] for o in lock_out} == {"ActionSucceeded"}
+    assert created <= min(o["time"] for o in lock_out)
+    last_joiner_step = max(o["time"] for o in joiner_steps)
+    assert last_joiner_step <= min(o["time"] for o in leaver_steps if o not in lock_out)
     removed = {
         o["detail"]["result"] is not None
         for o in leaver_steps

@@ -46,10 +46,12 @@ def test_every_seed_parameter_is_accepted(operation: str, names: set[str]) -> No
     assert names <= set(ACTIONS_BY_NAME[operation].params_model.model_fields)
 
 
-def test_there_is_one_handler_module_per_action_and_the_planner_and_no_other() -> None:
+def test_there_is_one_handler_module_per_action_and_per_planner_function_and_no_other() -> None:
     modules = {info.name for info in pkgutil.iter_modules(cognito_workers.handlers.__path__)}
-    assert modules == {spec.operation for spec in ACTIONS} | {PLANNER.handler_module.rsplit(".", 1)[1]}
-    assert callable(importlib.import_module(PLANNER.handler_module).handler)
+    planner_modules = {PLANNER.handler_module, PLANNER.lock_out_lane_handler_module}
+    assert modules == {spec.operation for spec in ACTIONS} | {m.rsplit(".", 1)[1] for m in planner_modules}
+    for module_name in planner_modules:
+        assert callable(importlib.import_module(module_name).handler)
     for spec in ACTIONS:
         module = importlib.import_module(spec.handler_module)
         assert module.worker.spec is spec
