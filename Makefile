@@ -21,11 +21,13 @@ demo: $(PY_READY)
 	$(PY) -m local_aws.demo
 	$(VENV)/bin/cognito-lifecycle demo --joiners $(DEMO_JOINERS)
 
+# One worker per core (pytest-xdist); each worker starts its own local AWS.
 test: $(PY_READY)
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
 # Prints every figure of docs/benchmarks.md with its goal; figures are measured, never asserted.
 bench: $(PY_READY)
+	$(PY) -m pytest -q -m bench tests/bench
 	$(PY) -m benchmarks
 
 # Fault injection: every scenario on a 400-joiner roster (10,000+ commands), then the full fuzzing run

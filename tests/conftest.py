@@ -19,6 +19,22 @@ from local_aws.cognito_extensions import DeliveryCounts
 from local_aws.deployment import LocalDeployment, provision
 from local_aws.lambda_sqs import BatchReport, configured_worker, deliver_to_worker
 from local_aws.server import LocalAws, start_local_aws
+from tests.fuzz import cases
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cases.finish(session)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any) -> None:
+    """pytest-xdist's controller, as each worker ends."""
+    cases.worker_done(node)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    cases.summary(terminalreporter)
+
 
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_DEV", "false")

@@ -13,6 +13,8 @@ from benchmarks import cold_start, drain, emulator, memory, per_record
 from benchmarks.report import Figure, render
 from cognito_workers.observability import logger
 
+pytestmark = pytest.mark.bench
+
 # A measured value is a number and its unit. A difference of two timings (the per-record overhead) can come
 # out below zero at smoke size on a busy machine, so the sign is not judged.
 MEASURED = re.compile(r"^-?\d+(\.\d+)? ?(x|ms|MB|commands/s|requests/command)(\s|$)")

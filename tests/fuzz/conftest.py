@@ -2,13 +2,12 @@
 that draining its queues touches nothing the other tests use) with its workers and planner.
 
 `HYPOTHESIS_PROFILE=chaos` runs the full fuzzing (at least CHAOS_MINIMUM_CASES cases, checked at the end of
-the session); without it the small profile runs, as part of the normal test run.
+the session: tests/fuzz/cases.py); without it the small profile runs, as part of the normal test run.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -23,38 +22,21 @@ from local_aws.deployment import LocalDeployment, provision
 from local_aws.lambda_sqs import configured_planner, environment_clients
 from local_aws.server import LocalAws
 from tests.conftest import Pipeline
+from tests.fuzz.cases import CASES, PROFILE
 
 # HTTP to the local AWS takes what it takes: no per-example deadline.
 settings.register_profile("fuzz", max_examples=150, deadline=None, print_blob=True)
 settings.register_profile("chaos", max_examples=4600, deadline=None, print_blob=True)
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "fuzz")
 settings.load_profile(PROFILE)
 
 # The full-handler tests run this fraction of the profile's examples: each is a batch over HTTP.
 HANDLER_EXAMPLES = max(8, settings().max_examples // 10)
-CHAOS_MINIMUM_CASES = 10_000
-CASES: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="session")
 def cases() -> Counter[str]:
     """Count each case (one hypothesis example) by kind; the session's summary reports them."""
     return CASES
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    if PROFILE == "chaos" and sum(CASES.values()) < CHAOS_MINIMUM_CASES:
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not CASES:
-        return
-    total = sum(CASES.values())
-    counts = ", ".join(f"{kind} {count}" for kind, count in sorted(CASES.items()))
-    terminalreporter.write_line(f"fuzz ({PROFILE} profile): {total} cases: {counts}")
-    if PROFILE == "chaos" and total < CHAOS_MINIMUM_CASES:
-        terminalreporter.write_line(f"fuzz: FAILED, fewer than {CHAOS_MINIMUM_CASES} cases", red=True)
 
 
 @pytest.fixture(scope="session")
