@@ -159,7 +159,11 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
             )
             if scenario.kills
             else provision(
-                aws.endpoint_url, aws.region, visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS
+                aws.endpoint_url,
+                aws.region,
+                # the budget paces at the rates the local server enforces
+                quota_scale=scenario.quota_scale if scenario.enforce_quotas else None,
+                visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
             )
         )
         injector = FaultInjector(

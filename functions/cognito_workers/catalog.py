@@ -3,8 +3,9 @@
 The 19 operations of the seed, plus what the lifecycle needs beside them: AdminUserGlobalSignOut (a leaver's
 sessions) and AdminUpdateUserAttributes (a mover's attributes).
 
-Each entry names a Cognito admin action, its params model, the boto3 operation, its quota category,
-which answers to a repeat mean "already applied", and which params and result fields are secret.
+Each entry names a Cognito admin action, its params model, the boto3 operation, its quota category (and
+whether it locks a leaver out, served first by the category's budget), which answers to a repeat mean
+"already applied", and which params and result fields are secret.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class ActionSpec:
     already_applied: tuple[AlreadyApplied, ...] = ()
     secrets: tuple[SecretParam, ...] = ()
     secret_result: frozenset[str] = field(default_factory=frozenset)
+    # A leaver's lock-out (disable, sign-out): served first by its quota category's budget (budget.py).
+    lock_out: bool = False
 
     @property
     def secret_params(self) -> frozenset[str]:
@@ -187,6 +190,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="AdminDisableUser",
         params_model=p.AdminDisableUserParams,
         quota=QuotaCategory.USER_UPDATE,
+        lock_out=True,
     ),
     ActionSpec(
         name="AdminEnableUser",
@@ -262,6 +266,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="AdminUserGlobalSignOut",
         params_model=p.AdminUserGlobalSignOutParams,
         quota=QuotaCategory.USER_UPDATE,
+        lock_out=True,
     ),
 )
 
