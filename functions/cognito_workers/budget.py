@@ -4,10 +4,11 @@ Cognito's request-rate quotas are account-wide per category; each function paces
 category's budget, not against its own share. The budget is a DynamoDB table of per-second slots: the item
 `<category>#<epoch second>` counts in `used` the calls booked in that second, and a booking is one
 conditional `UpdateItem ADD used :1` that holds only while `used < rate` (or the item is new). Its answer,
-the new `used`, is the call's position n in its second: the call goes at `second + (n - 1) / rate`, so a
-second's calls are spread over it instead of bunched at its start (Cognito's limiter sees a steady rate).
-A call that would start less than CALL_MARGIN_SECONDS before its second ends gives its booking up and books
-again: a call never lands in a later second than the one it was counted in.
+the new `used`, is the call's position n in its second: the call goes at `second + (n - 1) * spread / rate`
+(spread: the second less its last CALL_MARGIN_SECONDS), so a second's calls are spread over it instead of
+bunched at its start (Cognito's limiter sees a steady rate). A second with less than CALL_MARGIN_SECONDS
+left is no longer offered (the booking goes to the next): a call reaches Cognito within the second it was
+counted in, unless its booking's own round trip took longer than that margin.
 
 Lock-out actions (ActionSpec.lock_out) are served first when the budget is short: they may book up to
 LOCK_OUT_HORIZON_SECONDS ahead, while every other action may only book the current second. A waiting
@@ -60,11 +61,7 @@ class Booking:
 
     @property
     def starts_at(self) -> float:
-        return self.second + (self.position - 1) / self.rate
-
-    @property
-    def last_start(self) -> float:
-        return self.second + 1 - CALL_MARGIN_SECONDS
+        return self.second + (self.position - 1) * (1 - CALL_MARGIN_SECONDS) / self.rate
 
 
 class QuotaBudget:
@@ -92,24 +89,20 @@ class QuotaBudget:
 
     def wait_for_turn(self, *, lock_out: bool, deadline: float) -> Booking:
         """Book a place for one call and sleep until it comes; at `deadline` (epoch seconds) give up."""
-        while True:
-            booking = self.book(lock_out=lock_out, deadline=deadline)
+        while (booking := self.book(lock_out=lock_out, deadline=deadline)) is None:
             now = self._clock()
-            if booking is None:
-                next_second = math.floor(now + CALL_MARGIN_SECONDS) + 1
-                if next_second >= deadline:
-                    raise RetryableFailure(
-                        "QuotaBudgetExhausted",
-                        f"no place in the {self.category.quota_name} budget ({self.rate}/s) before the"
-                        " invocation's deadline",
-                    )
-                self._sleep(next_second - now)
-                continue
-            if booking.starts_at > now:
-                self._sleep(booking.starts_at - now)
-                now = self._clock()
-            if now <= booking.last_start:
-                return booking
+            next_second = math.floor(now + CALL_MARGIN_SECONDS) + 1
+            if next_second >= deadline:
+                raise RetryableFailure(
+                    "QuotaBudgetExhausted",
+                    f"no place in the {self.category.quota_name} budget ({self.rate}/s) before the"
+                    " invocation's deadline",
+                )
+            self._sleep(next_second - now)
+        wait = booking.starts_at - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        return booking
 
     def book(self, *, lock_out: bool, deadline: float) -> Booking | None:
         """The first free place from the current second on: the current second only, or for a lock-out up
