@@ -1,6 +1,6 @@
 """`python -m benchmarks` (`make bench`): every benchmark, one table, with the machine it ran on."""
 
-from benchmarks import cold_start, drain, emulator, lock_out, memory, per_record
+from benchmarks import cold_start, drain, emulator, lock_out, memory, mixed_load, per_record
 from benchmarks.report import describe_machine, render
 
 if __name__ == "__main__":
@@ -13,6 +13,7 @@ if __name__ == "__main__":
                 *memory.run(),
                 *drain.run(),
                 *lock_out.run(),
+                *mixed_load.run(),
                 *emulator.run(),
             ]
         )

@@ -63,6 +63,7 @@ def lock_out_under_backlog(*, lane: bool, joiners: int, leavers: int) -> LockOut
             aws.region,
             visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
             lock_out_lane=lane,
+            quota_scale=QUOTA_SCALE,
         )
         leaver_names = _existing_users(deployment, leavers)
         aws.enforce_quotas(True, QUOTA_SCALE)

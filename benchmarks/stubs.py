@@ -22,9 +22,11 @@ if TYPE_CHECKING:
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:bench-AdminCreateUser"
 # What one AdminCreateUser record costs in AWS calls, in order per client: the idempotency record saved in
-# progress, the Cognito call, the record completed, the outcome event.
+# progress, the call's place booked in the quota budget (the first of its second), the Cognito call, the
+# record completed, the outcome event.
 RECORD_CALLS: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("dynamodb", "put_item", {}),
+    ("dynamodb", "update_item", {"Attributes": {"used": {"N": "1"}}}),
     (
         "cognito_idp",
         "admin_create_user",

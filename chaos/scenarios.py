@@ -69,8 +69,9 @@ JWT = re.compile(r"eyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]*")
 @dataclass(frozen=True)
 class Scenario:
     """`quota_scale`: Cognito's quotas at that share of their rates, where the local pipeline (slower than
-    Cognito) would never reach them at full rate; `shuffled`: the roster's HR events are published in a
-    random order (each carries its `sequence`);
+    Cognito) would never reach them at full rate, and the stack's quota budget provisioned at the same
+    rates; `shuffled`: the roster's HR events are published in a random order (each carries its
+    `sequence`);
     `kills`: the pipeline runs in a process of its own, SIGKILLed `kills` times, `kill_after_seconds`
     after each start, then restarted to drain."""
 
@@ -159,7 +160,11 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
             )
             if scenario.kills
             else provision(
-                aws.endpoint_url, aws.region, visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS
+                aws.endpoint_url,
+                aws.region,
+                # the budget paces at the rates the local server enforces
+                quota_scale=scenario.quota_scale if scenario.enforce_quotas else None,
+                visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
             )
         )
         injector = FaultInjector(

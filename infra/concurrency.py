@@ -1,27 +1,23 @@
-"""Pacing the actions under Cognito's quotas with each SQS event source's maximum concurrency.
+"""Each action's SQS event source maximum concurrency, now that the quota budget does the pacing.
 
-Cognito's request-rate quotas are account-wide per Region and per category (catalog.QuotaCategory): all
-the actions of a category share one budget of R requests per second. The SQS event source mapping of an
-action caps how many instances of its function run at once (`maximumConcurrency`, C). One instance works
-through its batch one record at a time, and a record costs one Cognito call plus the idempotency reads and
-writes and the outcome event; with t the assumed milliseconds per record (context `assumedRecordMillis`),
-one instance makes at most
+Cognito's request-rate quotas are account-wide per Region and per category (catalog.QuotaCategory): all the
+actions of a category share one budget of R requests per second (R from the catalog, or from context
+`quotaOverrides`). Every worker books each Cognito call in that budget, a DynamoDB table shared by the
+category's functions (functions/cognito_workers/budget.py), so the sum of their calls stays under R whatever
+their concurrency. The event source mapping's `maximumConcurrency` (C) no longer has to pace anything: it
+only has to let the category's functions reach R.
 
-    r = 1000 / t   Cognito calls per second,
+One instance works through its batch one record at a time; with t the assumed milliseconds per record
+(context `assumedRecordMillis`), it makes at most r = 1000 / t Cognito calls per second. So that any one
+action of a category can use the whole budget when it is the only one loaded (a burst of leavers' disables,
+a merger's intake):
 
-whatever the batch size (a larger batch only means fewer invocations). For a category with n actions
-sharing R equally (R from the catalog, or from context `quotaOverrides`):
+    C = ceil(R / r)        within Lambda's bounds: at least 2, at most 1000
 
-    C = max(2, floor(R / n / r))        (and at most 1000, Lambda's upper bound)
-
-so the category's functions together make at most  sum(C) * r <= R  calls per second. The exception is
-where Lambda's smallest allowed maximum concurrency, 2, binds: when 2 * n * r > R, each action gets 2 and
-the category can reach 2 * n * r. With the defaults (t = 250 ms, r = 4/s) that is UserUpdate only: its n
-actions at 2 instances each can make 8 * n calls/s against a fixed 25/s. Cognito then answers
-TooManyRequestsException, which the workers treat as retryable (the record returns to its queue and is
-retried after the visibility timeout, up to maxReceiveCount, then dead-lettered and alarmed). A burst of
-leavers is the case where this matters; the lever that would close the gap is per-instance pacing inside
-the worker, not anything the event source mapping offers.
+When several actions of a category are loaded at once, their instances together can ask for more than R;
+the surplus waits in the budget (within its invocation, billed as Lambda duration: docs/deploy.md, "The
+shared quota budget"). Before the budget, C was each action's equal share floor(R / n / r), and Lambda's
+minimum of 2 let UserUpdate's eight actions reach 64 calls/s against its 25.
 """
 
 from __future__ import annotations
@@ -47,19 +43,14 @@ class CategoryBudget:
 
     @property
     def maximum_concurrency(self) -> int:
-        """Each of the category's actions gets this maximum concurrency."""
-        share = self.requests_per_second / self.actions / self.calls_per_second_per_instance
-        return min(MAX_MAXIMUM_CONCURRENCY, max(MIN_MAXIMUM_CONCURRENCY, math.floor(share)))
+        """Each of the category's actions gets this maximum concurrency: enough to use the budget alone."""
+        needed = math.ceil(self.requests_per_second / self.calls_per_second_per_instance)
+        return min(MAX_MAXIMUM_CONCURRENCY, max(MIN_MAXIMUM_CONCURRENCY, needed))
 
     @property
-    def peak_calls_per_second(self) -> float:
-        """What the category's functions can make together when every instance is busy."""
-        return self.actions * self.maximum_concurrency * self.calls_per_second_per_instance
-
-    @property
-    def floor_bound(self) -> bool:
-        """True where Lambda's minimum maximum concurrency (2) lets the category exceed its quota."""
-        return self.peak_calls_per_second > self.requests_per_second
+    def instances(self) -> int:
+        """How many instances the category's functions can run together (the surplus over R / r waits)."""
+        return self.actions * self.maximum_concurrency
 
 
 def calls_per_second_per_instance(assumed_record_millis: int) -> float:

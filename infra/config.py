@@ -23,6 +23,9 @@ FIXED_QUOTAS = frozenset(
     {"UserAccountRecovery", "UserUpdate", "UserResourceUpdate", "UserPoolResourceUpdate"}
 )
 _QUOTA_NAMES = frozenset(category.quota_name for category in QuotaCategory)
+# A category's budget books each second's calls on one DynamoDB item (functions/cognito_workers/budget.py),
+# and one item takes at most 1000 writes per second.
+MAX_BUDGET_REQUESTS_PER_SECOND = 1000
 
 # CloudWatch Logs accepts only these retention periods (days).
 LOG_RETENTION_DAYS = frozenset(
@@ -100,9 +103,8 @@ class DeploymentConfig(BaseModel):
         alias="actionOverrides"
     )
     assumed_record_millis: Annotated[int, Field(ge=1, le=900_000)] = Field(alias="assumedRecordMillis")
-    quota_overrides: Annotated[dict[str, PositiveInt], BeforeValidator(_json_text)] = Field(
-        alias="quotaOverrides"
-    )
+    # Each category's rate, for its shared budget and its actions' concurrency; checked in _consistent.
+    quota_overrides: Annotated[dict[str, int], BeforeValidator(_json_text)] = Field(alias="quotaOverrides")
     idempotency_expiry_seconds: Annotated[int, Field(ge=60)] = Field(alias="idempotencyExpirySeconds")
     deadline_margin_ms: Annotated[int, Field(ge=0)] = Field(alias="deadlineMarginMs")
     log_retention_days: int = Field(alias="logRetentionDays")
@@ -137,15 +139,7 @@ class DeploymentConfig(BaseModel):
                     " nor an IAM principal ARN"
                 )
         for name, rate in self.quota_overrides.items():
-            if name not in _QUOTA_NAMES:
-                raise ValueError(
-                    f"quotaOverrides: unknown quota category {name!r} (known: {sorted(_QUOTA_NAMES)})"
-                )
-            default = next(c.requests_per_second for c in QuotaCategory if c.quota_name == name)
-            if name in FIXED_QUOTAS and rate > default:
-                raise ValueError(
-                    f"quotaOverrides: {name} is fixed at {default} requests/s by AWS; it can only be lowered"
-                )
+            self._check_quota_override(name, rate)
         for name in self.action_overrides:
             if name not in ACTIONS_BY_NAME and name not in {PLANNER.name, PLANNER.lock_out_lane_name}:
                 raise ValueError(f"actionOverrides: unknown action {name!r}")
@@ -164,6 +158,22 @@ class DeploymentConfig(BaseModel):
             )
         self._planner_sources_apart()
         return self
+
+    @staticmethod
+    def _check_quota_override(name: str, rate: int) -> None:
+        if name not in _QUOTA_NAMES:
+            raise ValueError(
+                f"quotaOverrides: unknown quota category {name!r} (known: {sorted(_QUOTA_NAMES)})"
+            )
+        default = next(c.requests_per_second for c in QuotaCategory if c.quota_name == name)
+        if name in FIXED_QUOTAS:
+            highest, why = default, f"{name} is fixed at {default} requests/s by AWS; it can only be lowered"
+        else:
+            highest, why = MAX_BUDGET_REQUESTS_PER_SECOND, "one budget item takes at most 1000 writes/s"
+        if not 1 <= rate <= highest:
+            raise ValueError(
+                f"quotaOverrides.{name}: {rate} is out of range, 1 to {highest} requests/s ({why})"
+            )
 
     def _planner_sources_apart(self) -> None:
         """The planner's inputs are told apart by their source; a source shared by two of them would let one

@@ -1,5 +1,6 @@
-"""The stack: the shared resources, one worker per catalog action (each routed, alarmed and paced), and the
-lifecycle planner with its state table, its deletion schedules and its hold alarm."""
+"""The stack: the shared resources, one worker per catalog action (each routed, alarmed and paced by its
+quota category's shared budget), and the lifecycle planner with its state table, its deletion schedules and
+its hold alarm."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from infra.encryption import DataKey
 from infra.event_bus import CommandBus
 from infra.planner import LeaverThreshold, LifecyclePlanner
 from infra.routing import action_command_pattern, lock_out_lane_patterns, planner_input_patterns
-from infra.tables import IdempotencyTable, LifecycleTable
+from infra.tables import IdempotencyTable, LifecycleTable, QuotaBudgetTable
 from infra.user_pool import ManagedUserPool
 from infra.worker import ActionWorker, WorkerShared
 
@@ -83,6 +84,7 @@ class CognitoWorkersStack(cdk.Stack):
             target_retry_attempts=config.rule_target_retry_attempts,
         )
         table = IdempotencyTable(self, "Idempotency", key=data_key.key)
+        budget_table = QuotaBudgetTable(self, "QuotaBudget", key=data_key.key)
         pool = ManagedUserPool(
             self,
             "UserPool",
@@ -116,6 +118,8 @@ class CognitoWorkersStack(cdk.Stack):
             table_name=table.table.table_name,
             table_arn=table.table.table_arn,
             idempotency_expiry_seconds=config.idempotency_expiry_seconds,
+            budget_table_name=budget_table.table.table_name,
+            budget_table_arn=budget_table.table.table_arn,
         )
         budgets = category_budgets(
             assumed_record_millis=config.assumed_record_millis, quota_overrides=config.quota_overrides
@@ -129,6 +133,7 @@ class CognitoWorkersStack(cdk.Stack):
                 spec=spec,
                 tuning=config.tuning(spec.name),
                 maximum_concurrency=budgets[spec.quota].maximum_concurrency,
+                requests_per_second=config.requests_per_second(spec.quota),
                 shared=shared,
             )
             commands.route(
@@ -223,6 +228,7 @@ class CognitoWorkersStack(cdk.Stack):
         cdk.CfnOutput(self, "EventBusArn", value=commands.bus.attr_arn)
         cdk.CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
         cdk.CfnOutput(self, "IdempotencyTableName", value=table.table.table_name)
+        cdk.CfnOutput(self, "QuotaBudgetTableName", value=budget_table.table.table_name)
         cdk.CfnOutput(self, "LifecycleTableName", value=lifecycle_table.table.table_name)
         cdk.CfnOutput(self, "DeletionScheduleGroupName", value=deletions.group_name)
         cdk.CfnOutput(self, "HoldAlarmName", value=hold_alarm.alarm_name)

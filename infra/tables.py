@@ -1,6 +1,7 @@
-"""The stack's DynamoDB tables: the workers' idempotency records and the planner's lifecycle state.
+"""The stack's DynamoDB tables: the workers' idempotency records, their quota budget and the planner's
+lifecycle state.
 
-Both are keyed by one string attribute, expire items by DynamoDB's TTL on "expiration" (epoch seconds), keep
+All are keyed by one string attribute, expire items by DynamoDB's TTL on "expiration" (epoch seconds), keep
 point-in-time recovery and are encrypted with the stack's key; `_state_table` builds them alike.
 """
 
@@ -10,6 +11,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from cognito_workers import budget
 
 TTL_ATTRIBUTE = "expiration"
 
@@ -48,6 +51,17 @@ class LifecycleTable(Construct):
     and the set of people whose deprovisioning is on hold."""
 
     PARTITION_KEY = "pk"
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.table = _state_table(self, "Table", partition_key=self.PARTITION_KEY, key=key)
+
+
+class QuotaBudgetTable(Construct):
+    """The account-wide Cognito request budget (functions/cognito_workers/budget.py), keyed by "slot": an
+    item per quota category and second, counting the calls booked in it; expired by TTL an hour later."""
+
+    PARTITION_KEY = budget.PARTITION_KEY
 
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)

@@ -2,7 +2,9 @@
 
 Beyond what every consumer has, a worker calls `cognito-idp:<its action>` on the managed pool (and the read
 that confirms a repeat answer, where the catalog names one: ActionSpec.cognito_actions), keeps its
-idempotency records in the shared table and publishes outcome events (source = the outcome source).
+idempotency records in the shared table, books its Cognito calls in the quota budget's table (UpdateItem
+only; its environment names its category's rate) and publishes outcome events (source = the outcome
+source).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class WorkerShared:
     table_name: str
     table_arn: str
     idempotency_expiry_seconds: int
+    budget_table_name: str
+    budget_table_arn: str
 
 
 class ActionWorker(QueueFedFunction):
@@ -37,6 +41,7 @@ class ActionWorker(QueueFedFunction):
         spec: ActionSpec,
         tuning: WorkerTuning,
         maximum_concurrency: int,
+        requests_per_second: int,
         shared: WorkerShared,
     ) -> None:
         super().__init__(
@@ -51,6 +56,8 @@ class ActionWorker(QueueFedFunction):
             environment={
                 "IDEMPOTENCY_TABLE_NAME": shared.table_name,
                 "IDEMPOTENCY_EXPIRY_SECONDS": str(shared.idempotency_expiry_seconds),
+                "QUOTA_BUDGET_TABLE_NAME": shared.budget_table_name,
+                "QUOTA_REQUESTS_PER_SECOND": str(requests_per_second),
             },
             tuning=tuning,
             maximum_concurrency=maximum_concurrency,
@@ -74,6 +81,11 @@ def _worker_statements(spec: ActionSpec, shared: WorkerShared) -> list[iam.Polic
             sid="KeepIdempotencyRecords",
             actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             resources=[shared.table_arn],
+        ),
+        iam.PolicyStatement(
+            sid="BookQuotaBudget",
+            actions=["dynamodb:UpdateItem"],
+            resources=[shared.budget_table_arn],
         ),
         iam.PolicyStatement(
             sid="PublishOutcomeEvents",

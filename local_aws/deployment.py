@@ -34,6 +34,7 @@ import boto3
 from cognito_workers.catalog import ACTIONS, PLANNER
 from cognito_workers.settings import ConsumerSettings, PlannerSettings, WorkerSettings
 from local_aws.context import cdk_context
+from local_aws.quotas import scaled_rates
 from local_aws.synth import stack_template
 from local_aws.template import Physical, Resolver, TemplateEdit, TemplateError, edited, set_property
 
@@ -209,13 +210,15 @@ def provision(
     prefix: str | None = None,
     leaver_threshold: int | None = None,
     lock_out_lane: bool | None = None,
+    quota_scale: float | None = None,
     visibility_timeout_seconds: int | None = LOCAL_VISIBILITY_TIMEOUT_SECONDS,
     function_timeout_seconds: int | None = None,
 ) -> LocalDeployment:
     """The stack as cdk.json configures it, on the local endpoint. `prefix` (cdk.json's resourcePrefix)
-    names every resource: a second deployment on the same server needs its own. `prefix`,
-    `leaver_threshold` and `lock_out_lane` are context knobs of the stack, so they are synthesized; the rest
-    are edits."""
+    names every resource: a second deployment on the same server needs its own. `quota_scale`: the quota
+    budget paces every category at that share of Cognito's rates (quotaOverrides), as the local server
+    enforces them with LocalAws.enforce_quotas(scale=). `prefix`, `leaver_threshold`, `lock_out_lane` and
+    `quota_scale` are context knobs of the stack, so they are synthesized; the rest are edits."""
     overrides: dict[str, Any] = {}
     if prefix is not None:
         # Resources the stack leaves unnamed are named after the stack, so the stack needs a name of its own.
@@ -225,6 +228,8 @@ def provision(
         overrides["leaverThreshold"] = leaver_threshold
     if lock_out_lane is not None:
         overrides["lockOutLane"] = lock_out_lane
+    if quota_scale is not None:
+        overrides["quotaOverrides"] = scaled_rates(quota_scale)
     edits = local_edits(
         visibility_timeout_seconds=visibility_timeout_seconds,
         function_timeout_seconds=function_timeout_seconds,

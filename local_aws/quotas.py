@@ -1,7 +1,11 @@
 """Cognito's request-rate quotas, enforced by the local server as Cognito does: account-wide, one token
 bucket per quota category (the catalog's, from Cognito's quota documentation), refilled at the
 category's requests per second, holding one second's worth. A call that finds its bucket empty answers
-HTTP 400 TooManyRequestsException.
+HTTP 400 TooManyRequestsException. The calls let through are also counted per wall-clock second, so that a
+test or a benchmark can read the busiest second of each category.
+
+At a scale below 1 (a local pipeline slower than Cognito), the stack's budget must pace at the same rates:
+`scaled_rates` gives them as the `quotaOverrides` context of a local deployment (provision(quota_scale=)).
 
 Only the catalog's operations are metered, each in its catalog category; set-up calls (CreateUserPool,
 CreateGroup, ListUsers) are not, so a test's own reads never spend the workers' quota.
@@ -22,6 +26,16 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 CATEGORY_OF_OPERATION: dict[str, QuotaCategory] = {spec.name: spec.quota for spec in ACTIONS}
+
+
+def scaled_rates(scale: float) -> dict[str, int]:
+    """Every category's requests per second at `scale`, as quotaOverrides; the budget books whole calls per
+    second, so each scaled rate must be a whole number (0.2 gives 10, 24, 6, 24, 5, 10, 5 and 3)."""
+    rates = {category.quota_name: category.requests_per_second * scale for category in QuotaCategory}
+    fractional = sorted(name for name, rate in rates.items() if abs(rate - round(rate)) > 1e-9 or rate < 1)
+    if fractional:
+        raise ValueError(f"scale {scale:g}: not a whole number of requests/s for {', '.join(fractional)}")
+    return {name: round(rate) for name, rate in rates.items()}
 
 
 class TokenBucket:
@@ -56,6 +70,7 @@ class QuotaEnforcer:
         self._buckets: dict[QuotaCategory, TokenBucket] = {}
         self.allowed: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        self._allowed_per_second: Counter[tuple[str, int]] = Counter()
 
     def enforce(self, enforced: bool, scale: float = 1.0) -> None:
         """Switch enforcement, every category at `scale` times its rate (below 1: quotas that bind a local
@@ -71,14 +86,19 @@ class QuotaEnforcer:
             self._scale = scale
             self.allowed.clear()
             self.throttled.clear()
+            self._allowed_per_second.clear()
 
     def report(self) -> dict[str, Any]:
         with self._lock:
+            per_second: dict[str, dict[str, int]] = {}
+            for (name, second), count in self._allowed_per_second.items():
+                per_second.setdefault(name, {})[str(second)] = count
             return {
                 "enforced": self.enforced,
                 "scale": self._scale,
                 "allowed": dict(self.allowed),
                 "throttled": dict(self.throttled),
+                "allowed_per_second": per_second,
             }
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -88,6 +108,8 @@ class QuotaEnforcer:
         with self._lock:
             admitted = self._buckets[category].take()
             (self.allowed if admitted else self.throttled)[category.quota_name] += 1
+            if admitted:
+                self._allowed_per_second[category.quota_name, int(time.time())] += 1
         if admitted:
             return self._app(environ, start_response)
         environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))

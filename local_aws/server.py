@@ -14,7 +14,8 @@ Local tooling routes (JSON over HTTP, under /_local/; `LocalAws` wraps them):
 - GET /_local/delivery-counts: invitations and password-reset codes sent per user (see
   cognito_extensions); DELETE zeroes them.
 - PUT /_local/quotas {"enforced": bool}: switch Cognito's rate quotas on or off (see quotas); GET answers
-  {"enforced", "allowed", "throttled"}, the calls let through and throttled per quota category.
+  {"enforced", "allowed", "throttled", "allowed_per_second"}, the calls let through and throttled per quota
+  category, and those let through per category and wall-clock second.
 - GET /_local/requests: {"counts"}, the AWS requests answered per operation (see request_counts, throttled
   ones included); DELETE zeroes them.
 - GET /_local/calls: {"calls": [{"principal", "action", "resource", "condition_key", "condition_value",
@@ -76,12 +77,18 @@ class LocalToolingError(Exception):
 @dataclass(frozen=True)
 class QuotaReport:
     """Cognito calls let through and throttled since quotas were last switched, per quota category, and
-    the share of Cognito's rates enforced."""
+    the share of Cognito's rates enforced; `allowed_per_second`: per category, the calls let through in each
+    wall-clock second (epoch)."""
 
     enforced: bool
     scale: float
     allowed: Counter[str]
     throttled: Counter[str]
+    allowed_per_second: dict[str, Counter[int]]
+
+    def busiest_second(self, category: str) -> int:
+        """The most calls of the category let through in one wall-clock second."""
+        return max(self.allowed_per_second.get(category, Counter({0: 0})).values())
 
 
 @dataclass
@@ -137,7 +144,14 @@ class LocalAws:
     def quota_report(self) -> QuotaReport:
         answer = self._tooling("GET", "quotas")
         return QuotaReport(
-            answer["enforced"], answer["scale"], Counter(answer["allowed"]), Counter(answer["throttled"])
+            answer["enforced"],
+            answer["scale"],
+            Counter(answer["allowed"]),
+            Counter(answer["throttled"]),
+            {
+                category: Counter({int(second): count for second, count in seconds.items()})
+                for category, seconds in answer["allowed_per_second"].items()
+            },
         )
 
     def request_counts(self) -> Counter[str]:

@@ -3,8 +3,9 @@
 The 19 operations of the seed, plus what the lifecycle needs beside them: AdminUserGlobalSignOut (a leaver's
 sessions) and AdminUpdateUserAttributes (a mover's attributes).
 
-Each entry names a Cognito admin action, its params model, the boto3 operation, its quota category,
-which answers to a repeat mean "already applied", and which params and result fields are secret.
+Each entry names a Cognito admin action, its params model, the boto3 operation, its quota category (and
+whether it locks a leaver out, served first by the category's budget), which answers to a repeat mean
+"already applied", and which params and result fields are secret.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ class ActionSpec:
     already_applied: tuple[AlreadyApplied, ...] = ()
     secrets: tuple[SecretParam, ...] = ()
     secret_result: frozenset[str] = field(default_factory=frozenset)
+    # A leaver's lock-out (disable, sign-out): served first by its quota category's budget (budget.py).
+    lock_out: bool = False
 
     @property
     def secret_params(self) -> frozenset[str]:
@@ -187,6 +190,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="AdminDisableUser",
         params_model=p.AdminDisableUserParams,
         quota=QuotaCategory.USER_UPDATE,
+        lock_out=True,
     ),
     ActionSpec(
         name="AdminEnableUser",
@@ -262,6 +266,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         name="AdminUserGlobalSignOut",
         params_model=p.AdminUserGlobalSignOutParams,
         quota=QuotaCategory.USER_UPDATE,
+        lock_out=True,
     ),
 )
 
@@ -284,8 +289,6 @@ class PlannerSpec:
     command_source: str = "cognito.lifecycle.planner"
     # Outcomes of the planner's own steps come back to it: their idempotency keys start with this.
     step_key_prefix: str = "plan:"
-    # A leaver's first stage: what ends a person's access, and what the lock-out lane carries.
-    lock_out_actions: tuple[str, ...] = ("AdminDisableUser", "AdminUserGlobalSignOut")
     # The planner's second function: leavers and their lock-out outcomes, never behind other traffic.
     lock_out_lane_name: str = "LifecyclePlannerLockOut"
     lock_out_lane_handler_module: str = "cognito_workers.handlers.lifecycle_planner_lock_out"
@@ -293,6 +296,12 @@ class PlannerSpec:
     @property
     def handler(self) -> str:
         return f"{self.handler_module}.handler"
+
+    @property
+    def lock_out_actions(self) -> tuple[str, ...]:
+        """A leaver's first stage: what ends a person's access, what the lock-out lane carries, and what the
+        quota budget serves first (ActionSpec.lock_out)."""
+        return tuple(spec.name for spec in ACTIONS if spec.lock_out)
 
     @property
     def lock_out_lane_handler(self) -> str:

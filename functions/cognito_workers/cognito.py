@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,16 @@ class ActionResponse:
 
 
 def run_action(
-    client: CognitoIdentityProviderClient, spec: ActionSpec, params: ActionParams
+    client: CognitoIdentityProviderClient,
+    spec: ActionSpec,
+    params: ActionParams,
+    *,
+    before_each_call: Callable[[], None],
 ) -> ActionResponse:
+    """Call the action (and the read that confirms a repeat answer, where there is one); `before_each_call`
+    runs before every call to Cognito (the worker waits there for its turn in the quota budget)."""
     sent = params.model_dump(exclude_none=True)
+    before_each_call()
     try:
         response = _call(getattr(client, spec.operation), **sent)
     except CognitoRefusal as refusal:
@@ -39,6 +47,7 @@ def run_action(
         if answer is None:
             raise refusal.classified() from refusal.error
         if answer.confirmed_by is not None:
+            before_each_call()
             _confirm(client, answer.confirmed_by, sent, refusal)
         return ActionResponse(response={}, already_applied=answer)
     response.pop("ResponseMetadata", None)

@@ -46,6 +46,9 @@ class WorkerSettings(ConsumerSettings):
     idempotency_expiry_seconds: Annotated[int, Field(ge=60)] = Field(
         alias="IDEMPOTENCY_EXPIRY_SECONDS", default=7 * 24 * 3600
     )
+    # The account-wide budget of the action's quota category (budget.py): its table and its calls per second.
+    quota_budget_table_name: str = Field(alias="QUOTA_BUDGET_TABLE_NAME", min_length=1)
+    quota_requests_per_second: Annotated[int, Field(ge=1)] = Field(alias="QUOTA_REQUESTS_PER_SECOND")
 
 
 class PlannerSettings(ConsumerSettings):

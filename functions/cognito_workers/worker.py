@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -22,6 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from cognito_workers.budget import QuotaBudget
 from cognito_workers.catalog import ACTIONS_BY_NAME, ActionSpec
 from cognito_workers.cognito import run_action
 from cognito_workers.consumer import Delivery, QueueConsumer
@@ -50,6 +52,7 @@ class ActionWorker:
             response_hook=_mark_replayed,
         )
         self._run_once: Any = None
+        self._invocation: LambdaContext | None = None
         self.consumer = QueueConsumer(
             action,
             work=self,
@@ -57,13 +60,15 @@ class ActionWorker:
             rejected_outcome="ActionRejected",
             failed_outcome="ActionFailed",
             dead_letter_body=self._secret_free_body,
-            before_batch=self._expire_in_progress_with,
+            before_batch=self._start_invocation,
         )
         self.handler = self.consumer.handler
 
-    def _expire_in_progress_with(self, context: LambdaContext) -> None:
+    def _start_invocation(self, context: LambdaContext) -> None:
         # Lets an interrupted record's INPROGRESS marker expire with the invocation, not an hour later.
         self._idempotency.register_lambda_context(context)
+        # The budget's waits end where the invocation's deadline margin begins.
+        self._invocation = context
 
     def process(self, delivery: Delivery) -> None:
         params = self._parse(delivery, self.consumer.configured_settings())
@@ -203,13 +208,28 @@ class ActionWorker:
     def _call_cognito(self, command: dict[str, str], params: ActionParams) -> dict[str, Any]:
         """The once-only unit; what it returns is stored in the idempotency record, so it is redacted."""
         try:
-            response = run_action(self.consumer.clients.cognito_idp, self.spec, params)
+            response = run_action(
+                self.consumer.clients.cognito_idp, self.spec, params, before_each_call=self._wait_for_turn
+            )
         except CommandError as error:
             # Cognito's message may quote what it was sent; the chain (botocore's error) is dropped with it.
             raise error.withholding(secret_values(self.spec, params.model_dump())) from None
         if response.already_applied is not None:
             return {"type": "ActionSkipped", "reason": "AlreadyApplied", "result": None}
         return {"type": "ActionSucceeded", "result": redact_result(self.spec, response.response)}
+
+    def _wait_for_turn(self) -> None:
+        """Wait for a place in the quota category's account-wide budget, within this invocation's time."""
+        settings = self.consumer.configured_settings()
+        budget = QuotaBudget(
+            self.consumer.clients.dynamodb,
+            table_name=settings.quota_budget_table_name,
+            category=self.spec.quota,
+            rate=settings.quota_requests_per_second,
+        )
+        assert self._invocation is not None, "a handler invocation starts before any record"
+        usable_ms = self._invocation.get_remaining_time_in_millis() - settings.deadline_margin_ms
+        budget.wait_for_turn(lock_out=self.spec.lock_out, deadline=time.time() + usable_ms / 1000)
 
     def _secret_free_body(self, delivery: Delivery) -> str:
         """The original command with secret params dropped and the resolved idempotency key kept, so that a

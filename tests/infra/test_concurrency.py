@@ -25,9 +25,7 @@ def test_every_category_of_the_catalog_has_a_budget(defaults: dict[QuotaCategory
 
 
 def test_the_table_in_the_docs_is_what_the_formula_gives(defaults: dict[QuotaCategory, int]) -> None:
-    # Given the per-category table in docs/deploy.md (category, R, actions, concurrency each, peak calls/s)
-    context = cdk_json_context()
-    rate = 1000 / context["assumedRecordMillis"]
+    # Given the per-category table in docs/deploy.md (category, R, actions, concurrency each, instances)
     names = {category.quota_name: category for category in QuotaCategory}
     rows = {}
     for line in (REPO_ROOT / "docs" / "deploy.md").read_text().splitlines():
@@ -37,12 +35,12 @@ def test_the_table_in_the_docs_is_what_the_formula_gives(defaults: dict[QuotaCat
     # Then it has a row per category of the catalog, with the numbers the formula gives
     assert set(rows) == {category.quota_name for category in defaults}
     for category, concurrency in defaults.items():
-        name, rps, actions, each, peak, listed = rows[category.quota_name]
+        name, rps, actions, each, instances, listed = rows[category.quota_name]
         members = sorted(spec.name for spec in ACTIONS if spec.quota is category)
         assert int(rps) == category.requests_per_second, name
         assert int(actions) == len(members), name
         assert int(each) == concurrency, name
-        assert float(peak) == len(members) * concurrency * rate, name
+        assert int(instances) == len(members) * concurrency, name
         assert sorted(item.strip() for item in listed.split(",")) == members, name
 
 
@@ -50,27 +48,22 @@ def test_a_raised_quota_raises_the_concurrency_of_its_actions_only() -> None:
     # Given an account whose UserCreation quota was raised to 100/s
     raised = category_budgets(assumed_record_millis=250, quota_overrides={"UserCreation": 100})
     default = category_budgets(assumed_record_millis=250, quota_overrides={})
-    # Then its two actions get floor(100 / 2 / 4) = 12 each, and no other category changes
-    assert raised[QuotaCategory.USER_CREATION].maximum_concurrency == 12
+    # Then each of its two actions may run ceil(100 / 4) = 25 instances, and no other category changes
+    assert raised[QuotaCategory.USER_CREATION].maximum_concurrency == 25
     for category in default:
         if category is not QuotaCategory.USER_CREATION:
             assert raised[category].maximum_concurrency == default[category].maximum_concurrency
 
 
-@pytest.mark.parametrize("millis", [50, 100, 250, 400, 1000, 5000])
-def test_each_category_stays_within_its_quota_unless_the_minimum_of_two_binds(millis: int) -> None:
+@pytest.mark.parametrize("millis", [1, 50, 100, 250, 400, 1000, 5000])
+def test_any_one_action_can_reach_its_category_rate_within_lambdas_bounds(millis: int) -> None:
+    rate = 1000 / millis
     for budget in category_budgets(assumed_record_millis=millis, quota_overrides={}).values():
-        rate = 1000 / millis
-        expected = min(1000, max(2, math.floor(budget.requests_per_second / budget.actions / rate)))
-        assert budget.maximum_concurrency == expected
-        if 2 * budget.actions * rate <= budget.requests_per_second:
-            assert budget.peak_calls_per_second <= budget.requests_per_second
-            assert not budget.floor_bound
-        else:
-            assert budget.maximum_concurrency == 2
-            assert budget.floor_bound
-
-
-def test_with_the_defaults_only_user_update_is_floor_bound() -> None:
-    budgets = category_budgets(assumed_record_millis=250, quota_overrides={})
-    assert {c.quota_name for c, b in budgets.items() if b.floor_bound} == {"UserUpdate"}
+        assert 2 <= budget.maximum_concurrency <= 1000
+        if budget.maximum_concurrency < 1000:
+            # one action's instances alone reach the category's rate, one instance fewer would not
+            assert budget.maximum_concurrency * rate >= budget.requests_per_second
+            assert budget.maximum_concurrency == 2 or (
+                (budget.maximum_concurrency - 1) * rate < budget.requests_per_second
+            )
+        assert budget.maximum_concurrency == min(1000, max(2, math.ceil(budget.requests_per_second / rate)))

@@ -65,6 +65,8 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
     ("overrides", "reason"),
     [
         ({"quotaOverrides": {"UserUpdate": 50}}, "fixed at 25"),
+        ({"quotaOverrides": {"UserUpdate": 0}}, r"quotaOverrides.UserUpdate: 0 is out of range, 1 to 25 "),
+        ({"quotaOverrides": {"UserCreation": 1001}}, r"quotaOverrides.UserCreation: 1001 .* 1 to 1000 "),
         ({"quotaOverrides": {"UserCreations": 100}}, "unknown quota category"),
         ({"eventPublishers": ["someone"]}, "neither a 12-digit account id"),
         ({"userPoolId": "not a pool"}, "userPoolId"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from cognito_workers import budget
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER
 from cognito_workers.settings import WorkerSettings
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
@@ -181,32 +182,24 @@ def test_action_overrides_reach_their_function_only(synthesized: Synthesized, wo
         assert batch_size == tuning.get("batchSize", synthesized.context["batchSize"])
 
 
-def test_per_quota_category_the_summed_maximum_concurrency_respects_the_budget(
+def test_every_worker_books_its_calls_in_its_categorys_budget_at_the_configured_rate(
     synthesized: Synthesized, workers: Workers
 ) -> None:
     # Given the quotas (with the context's overrides) and the assumed Cognito calls per instance
     context = synthesized.context
     calls_per_instance = 1000 / context["assumedRecordMillis"]
-    concurrency: dict[str, list[int]] = defaultdict(list)
-    rps: dict[str, int] = {}
+    (budget_table,) = tables_keyed_by(synthesized, budget.PARTITION_KEY)
     for action, joined in workers.by_action().items():
         category = ACTIONS_BY_NAME[action].quota
-        concurrency[category.quota_name].append(
-            workers.mappings[joined["mapping"]]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
-        )
-        rps[category.quota_name] = context["quotaOverrides"].get(
-            category.quota_name, category.requests_per_second
-        )
-    # Then every category stays within its quota, except where Lambda's minimum of 2 per action forbids it
-    for name, values in concurrency.items():
-        peak = sum(values) * calls_per_instance
-        floor_bound = 2 * len(values) * calls_per_instance > rps[name]
-        if floor_bound:
-            assert values == [MIN_MAXIMUM_CONCURRENCY] * len(values), name
-        else:
-            assert peak <= rps[name], f"{name}: {values} x {calls_per_instance}/s exceeds {rps[name]}/s"
-            # and the share is not wasted: one more instance per action would break the budget
-            assert (sum(values) + len(values)) * calls_per_instance > rps[name] or max(values) == 1000, name
+        rate = context["quotaOverrides"].get(category.quota_name, category.requests_per_second)
+        environment = workers.functions[joined["function"]]["Properties"]["Environment"]["Variables"]
+        # Then its environment names the one budget table and its category's rate
+        assert ref_target(environment["QUOTA_BUDGET_TABLE_NAME"]) == budget_table, action
+        assert environment["QUOTA_REQUESTS_PER_SECOND"] == str(rate), action
+        # and its event source lets it alone reach that rate, within Lambda's bounds (the budget paces)
+        concurrency = workers.mappings[joined["mapping"]]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        assert MIN_MAXIMUM_CONCURRENCY <= concurrency <= MAX_MAXIMUM_CONCURRENCY, action
+        assert concurrency * calls_per_instance >= rate or concurrency == MAX_MAXIMUM_CONCURRENCY, action
 
 
 def test_every_role_holds_exactly_its_actions_on_the_pool_and_only_its_own_resources(
@@ -214,6 +207,7 @@ def test_every_role_holds_exactly_its_actions_on_the_pool_and_only_its_own_resou
 ) -> None:
     pool_ids = set(synthesized.of_type("AWS::Cognito::UserPool"))
     tables = tables_keyed_by(synthesized, "id")  # the idempotency table; the planner's is not theirs
+    budget_tables = tables_keyed_by(synthesized, budget.PARTITION_KEY)
     keys = set(synthesized.of_type("AWS::KMS::Key"))
     bus_name = f"{synthesized.context['resourcePrefix']}-bus"
     assert not synthesized.of_type("AWS::IAM::Policy"), "policies are inline, written per role"
@@ -238,7 +232,7 @@ def test_every_role_holds_exactly_its_actions_on_the_pool_and_only_its_own_resou
         own_log_group = ref_target(
             workers.functions[joined["function"]]["Properties"]["LoggingConfig"]["LogGroup"]
         )
-        own = {joined["queue"], joined["dlq"], own_log_group, *tables, *keys, *pool_ids}
+        own = {joined["queue"], joined["dlq"], own_log_group, *tables, *budget_tables, *keys, *pool_ids}
         assert all(s["Effect"] == "Allow" for s in granted)
         # Exactly its own cognito-idp action (and AddCustomAttributes the read that confirms "already
         # exists"), in one statement, on the pool's ARN
@@ -284,6 +278,11 @@ def test_every_role_holds_exactly_its_actions_on_the_pool_and_only_its_own_resou
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         }
+        # and on the quota budget, it only books: UpdateItem
+        budget_actions = {
+            a for s in granted for a in as_list(s["Action"]) if ref_target(s["Resource"]) in budget_tables
+        }
+        assert budget_actions == {"dynamodb:UpdateItem"}
         (put_events,) = [s for s in granted if "events:PutEvents" in as_list(s["Action"])]
         assert put_events["Condition"] == {
             "StringEquals": {"events:source": synthesized.context["outcomeEventSource"]}
@@ -372,18 +371,20 @@ def test_the_bus_archives_commands_for_the_configured_retention(synthesized: Syn
     assert ref_target(props["SourceArn"]) in synthesized.of_type("AWS::Events::EventBus")
 
 
-@pytest.mark.parametrize("key", ["id", "pk"])
+@pytest.mark.parametrize("key", ["id", "pk", budget.PARTITION_KEY])
 def test_the_tables_have_their_key_with_ttl_pitr_and_kms(synthesized: Synthesized, key: str) -> None:
-    # Given the idempotency table ("id", Powertools' key) and the planner's lifecycle table ("pk", store.py)
+    # Given the idempotency table ("id", Powertools' key), the planner's lifecycle table ("pk", store.py)
+    # and the quota budget ("slot", budget.py)
     (table_id,) = tables_keyed_by(synthesized, key)
     props = synthesized.of_type("AWS::DynamoDB::Table")[table_id]["Properties"]
     assert props["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
-    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["TimeToLiveSpecification"] == {"AttributeName": budget.TTL_ATTRIBUTE, "Enabled": True}
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert props["SSESpecification"]["SSEEnabled"] is True
     assert props["SSESpecification"]["SSEType"] == "KMS"
     assert ref_target(props["SSESpecification"]["KMSMasterKeyId"]) in synthesized.of_type("AWS::KMS::Key")
-    assert len(synthesized.of_type("AWS::DynamoDB::Table")) == 2
+    assert len(synthesized.of_type("AWS::DynamoDB::Table")) == 3
 
 
 def test_every_dead_letter_queue_and_function_is_alarmed_to_the_encrypted_topic(

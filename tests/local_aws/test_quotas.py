@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cognito_workers.catalog import QuotaCategory
-from local_aws.quotas import TokenBucket
+from local_aws.quotas import TokenBucket, scaled_rates
 from local_aws.server import LocalAws, LocalToolingError
 
 USER_UPDATE_RATE = QuotaCategory.USER_UPDATE.requests_per_second
@@ -98,6 +98,8 @@ def test_calls_over_the_category_rate_are_throttled_as_cognito_does(
     assert report.allowed["UserUpdate"] == answers.count("ok")
     assert report.throttled["UserUpdate"] == answers.count("400 TooManyRequestsException")
     assert report.scale == 1.0
+    # and what was let through is counted per wall-clock second too
+    assert sum(report.allowed_per_second["UserUpdate"].values()) == answers.count("ok")
 
 
 def test_each_category_has_a_bucket_of_its_own_and_set_up_calls_are_not_metered(
@@ -179,3 +181,19 @@ def test_a_scale_outside_0_to_1_is_refused(local_aws: LocalAws, scale: float) ->
     assert refused.value.code == "InvalidScale"
     assert "scale" in str(refused.value)
     assert local_aws.quota_report().enforced is False
+
+
+def test_scaled_rates_are_the_budgets_quota_overrides_at_the_local_scale() -> None:
+    assert scaled_rates(0.2) == {
+        "UserCreation": 10,
+        "UserAuthentication": 24,
+        "UserAccountRecovery": 6,
+        "UserRead": 24,
+        "UserUpdate": 5,
+        "UserResourceRead": 10,
+        "UserResourceUpdate": 5,
+        "UserPoolResourceUpdate": 3,
+    }
+    # the budget books whole calls: a scale that leaves a fraction is refused, naming the categories
+    with pytest.raises(ValueError, match="UserPoolResourceUpdate, UserResourceUpdate, UserUpdate"):
+        scaled_rates(0.1)

@@ -22,6 +22,11 @@ from cognito_workers.cognito import RETRYABLE_CODES, run_action
 from cognito_workers.errors import CommandRejected, RetryableFailure
 from cognito_workers.params import ActionParams
 
+
+def unpaced() -> None:
+    """No quota budget: Cognito is a stub here."""
+
+
 POOL = "us-east-1_Offline"
 # A valid value for every required param of the catalog's actions, by name.
 REQUIRED_VALUES: dict[str, Any] = {
@@ -75,7 +80,7 @@ def answered(cognito: Any, spec: ActionSpec, code: str, message: str, status: in
             spec.operation, service_error_code=code, service_message=message, http_status_code=status
         )
         try:
-            return run_action(cognito, spec, params_of(spec))
+            return run_action(cognito, spec, params_of(spec), before_each_call=unpaced)
         except (RetryableFailure, CommandRejected) as error:
             return error
 
@@ -146,7 +151,7 @@ def test_a_timeout_or_a_lost_connection_is_retryable(
     cognito.meta.events.register(event, fail)
     try:
         with pytest.raises(RetryableFailure) as raised:
-            run_action(cognito, spec, params_of(spec))
+            run_action(cognito, spec, params_of(spec), before_each_call=unpaced)
     finally:
         cognito.meta.events.unregister(event, fail)
 
@@ -180,7 +185,7 @@ def test_a_success_is_the_response_without_its_metadata(cognito: Any) -> None:
             {"Username": "jdoe", "UserAttributes": [], "ResponseMetadata": {"HTTPStatusCode": 200}},
             {"UserPoolId": POOL, "Username": "jdoe"},
         )
-        outcome = run_action(cognito, spec, params_of(spec))
+        outcome = run_action(cognito, spec, params_of(spec), before_each_call=unpaced)
 
     assert outcome.response == {"Username": "jdoe", "UserAttributes": []}
     assert outcome.already_applied is None

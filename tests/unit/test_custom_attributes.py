@@ -13,6 +13,11 @@ from cognito_workers.cognito import run_action
 from cognito_workers.custom_attributes import custom_attribute_differences
 from cognito_workers.errors import CommandRejected, RetryableFailure
 
+
+def unpaced() -> None:
+    """No quota budget: Cognito is a stub here."""
+
+
 POOL_ID = "us-east-1_AbC123"
 EXISTS = "custom:dept: Existing attribute already has name custom:dept."
 
@@ -166,28 +171,36 @@ def params(data_type: str) -> Any:
 
 def test_the_pool_is_not_read_when_the_attribute_is_added() -> None:
     cognito = StubCognito(error=None)
-    assert run_action(cognito, SPEC, params("String")).already_applied is None  # type: ignore[arg-type]
+    assert run_action(cognito, SPEC, params("String"), before_each_call=unpaced).already_applied is None  # type: ignore[arg-type]
     assert cognito.calls == ["AddCustomAttributes"]
 
 
 def test_the_pool_is_not_read_when_cognito_refuses_for_another_reason() -> None:
     cognito = StubCognito(error=client_error("InvalidParameterException", "Invalid AttributeDataType"))
     with pytest.raises(CommandRejected):
-        run_action(cognito, SPEC, params("String"))  # type: ignore[arg-type]
+        run_action(cognito, SPEC, params("String"), before_each_call=unpaced)  # type: ignore[arg-type]
     assert cognito.calls == ["AddCustomAttributes"]
 
 
 def test_an_existing_attribute_of_the_asked_type_converges() -> None:
     cognito = StubCognito(error=client_error("InvalidParameterException", EXISTS), schema=pool(existing()))
-    response = run_action(cognito, SPEC, params("String"))  # type: ignore[arg-type]
+    response = run_action(cognito, SPEC, params("String"), before_each_call=unpaced)  # type: ignore[arg-type]
     assert response.already_applied is not None
     assert cognito.calls == ["AddCustomAttributes", "DescribeUserPool"]
+
+
+def test_the_confirming_read_waits_for_its_turn_in_the_quota_budget_too() -> None:
+    cognito = StubCognito(error=client_error("InvalidParameterException", EXISTS), schema=pool(existing()))
+    turns: list[list[str]] = []
+    # Each wait for a turn records the Cognito calls made before it
+    run_action(cognito, SPEC, params("String"), before_each_call=lambda: turns.append(list(cognito.calls)))  # type: ignore[arg-type]
+    assert turns == [[], ["AddCustomAttributes"]]
 
 
 def test_an_existing_attribute_of_another_type_is_rejected_naming_both_types() -> None:
     cognito = StubCognito(error=client_error("InvalidParameterException", EXISTS), schema=pool(existing()))
     with pytest.raises(CommandRejected) as rejected:
-        run_action(cognito, SPEC, params("Number"))  # type: ignore[arg-type]
+        run_action(cognito, SPEC, params("Number"), before_each_call=unpaced)  # type: ignore[arg-type]
     assert rejected.value.code == "ConflictsWithExisting"
     assert rejected.value.message.startswith("custom:dept exists as String, asked as Number")
     assert EXISTS in rejected.value.message
@@ -199,7 +212,7 @@ def test_a_throttled_read_is_retried() -> None:
         read_error=client_error("TooManyRequestsException", "Rate exceeded"),
     )
     with pytest.raises(RetryableFailure):
-        run_action(cognito, SPEC, params("String"))  # type: ignore[arg-type]
+        run_action(cognito, SPEC, params("String"), before_each_call=unpaced)  # type: ignore[arg-type]
 
 
 def test_only_add_custom_attributes_confirms_by_a_read() -> None:

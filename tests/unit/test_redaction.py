@@ -212,6 +212,8 @@ def offline_worker() -> Iterator[OfflineWorker]:
             "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/offline-dlq",
             "MAX_RECEIVE_COUNT": MAX_RECEIVE_COUNT,
             "IDEMPOTENCY_TABLE_NAME": "offline-idempotency",
+            "QUOTA_BUDGET_TABLE_NAME": "offline-budget",
+            "QUOTA_REQUESTS_PER_SECOND": 50,
         }
     )
     # Cognito is the one place the password must go; what the function sends to its own resources is recorded.
@@ -246,10 +248,16 @@ def offline_worker() -> Iterator[OfflineWorker]:
             stubber.deactivate()
 
 
-def expect_a_refused_create(offline: OfflineWorker, code: str, status: int, message: str) -> None:
-    """The calls of one command that Cognito refuses and that is then given up: the idempotency record made
-    and deleted, the DLQ entry and the outcome event."""
+def expect_a_started_command(offline: OfflineWorker) -> None:
+    """What precedes the Cognito call: the idempotency record made, and the call's quota budget booking."""
     offline.stubbers["dynamodb"].add_response("put_item", {})
+    offline.stubbers["dynamodb"].add_response("update_item", {"Attributes": {"used": {"N": "1"}}})
+
+
+def expect_a_refused_create(offline: OfflineWorker, code: str, status: int, message: str) -> None:
+    """The calls of one command that Cognito refuses and that is then given up: the command started, the
+    idempotency record deleted, the DLQ entry and the outcome event."""
+    expect_a_started_command(offline)
     offline.stubbers["cognito"].add_client_error(
         "admin_create_user", service_error_code=code, service_message=message, http_status_code=status
     )
@@ -289,7 +297,7 @@ def test_a_cognito_message_that_echoes_the_password_is_withheld_everywhere(
 
 
 def test_a_retried_echo_is_withheld_from_the_batch_processors_log(offline_worker: OfflineWorker) -> None:
-    offline_worker.stubbers["dynamodb"].add_response("put_item", {})
+    expect_a_started_command(offline_worker)
     offline_worker.stubbers["cognito"].add_client_error(
         "admin_create_user",
         service_error_code="InternalErrorException",
