@@ -1,14 +1,18 @@
 """Params models: one per action, with the Cognito API's own names, shapes and limits.
 
+Each action's model is in a module of its own, named after its boto3 operation (`params/admin_create_user.py`
+holds AdminCreateUserParams; catalog.ActionSpec.params_model imports it on first use), so that a function
+loads its own action's model alone. This module holds what they are built from.
+
 Field names, required fields and limits follow botocore's `cognito-idp` service model (a contract test
 checks each model against it). Models are strict and closed: a mistyped value or an unknown parameter is
 rejected with its field named, never coerced or passed through.
 """
 
-# No `from __future__ import annotations` here: pydantic would have to evaluate every annotation from its
-# string, a few ms of each cold start for these models.
+# No `from __future__ import annotations` here or in the action modules: pydantic would have to evaluate every
+# annotation from its string, a few ms of each cold start for these models.
 import unicodedata
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -18,7 +22,7 @@ _VISIBLE_CATEGORIES = frozenset("LMSNP")
 _ATTRIBUTE_NAME_WHITESPACE = frozenset("\t\n\r ")
 
 
-def _visible_only(value: str) -> str:
+def visible_only(value: str) -> str:
     if any(unicodedata.category(char)[0] not in _VISIBLE_CATEGORIES for char in value):
         raise ValueError("must contain only letters, marks, symbols, numbers and punctuation")
     return value
@@ -36,52 +40,16 @@ def _attribute_name_chars(value: str) -> str:
 UserPoolIdType = Annotated[
     str, StringConstraints(min_length=1, max_length=55, pattern=r"^[\w-]+_[0-9a-zA-Z]+$")
 ]
-UsernameType = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_visible_only)]
-GroupNameType = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(_visible_only)]
+UsernameType = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(visible_only)]
+GroupNameType = Annotated[str, StringConstraints(min_length=1, max_length=128), AfterValidator(visible_only)]
 DeviceKeyType = Annotated[str, StringConstraints(min_length=1, max_length=55, pattern=r"^[\w-]+_[0-9a-f-]+$")]
-ClientIdType = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\w+]+$")]
 AttributeNameType = Annotated[
     str, StringConstraints(min_length=1, max_length=32), AfterValidator(_attribute_name_chars)
 ]
-CustomAttributeNameType = Annotated[
-    str, StringConstraints(min_length=1, max_length=20), AfterValidator(_visible_only)
-]
 AttributeValueType = Annotated[str, StringConstraints(max_length=2048)]
-PasswordType = Annotated[str, StringConstraints(max_length=256, pattern=r"^\S+$")]
-SessionType = Annotated[str, StringConstraints(min_length=20, max_length=4096)]
 LongStringType = Annotated[str, StringConstraints(max_length=131072)]
 StringMapType = dict[LongStringType, LongStringType]
 QueryLimitType = Annotated[int, Field(ge=0, le=60)]
-PaginationTokenType = Annotated[str, StringConstraints(min_length=1, pattern=r"^\S+$")]
-NextTokenType = Annotated[str, StringConstraints(min_length=1, max_length=131072, pattern=r"^\S+$")]
-ChallengeNameType = Literal[
-    "SMS_MFA",
-    "EMAIL_OTP",
-    "SOFTWARE_TOKEN_MFA",
-    "SELECT_MFA_TYPE",
-    "MFA_SETUP",
-    "PASSWORD_VERIFIER",
-    "CUSTOM_CHALLENGE",
-    "SELECT_CHALLENGE",
-    "DEVICE_SRP_AUTH",
-    "DEVICE_PASSWORD_VERIFIER",
-    "ADMIN_NO_SRP_AUTH",
-    "NEW_PASSWORD_REQUIRED",
-    "SMS_OTP",
-    "PASSWORD",
-    "WEB_AUTHN",
-    "PASSWORD_SRP",
-]
-AuthFlowType = Literal[
-    "USER_SRP_AUTH",
-    "REFRESH_TOKEN_AUTH",
-    "REFRESH_TOKEN",
-    "CUSTOM_AUTH",
-    "ADMIN_NO_SRP_AUTH",
-    "USER_PASSWORD_AUTH",
-    "ADMIN_USER_PASSWORD_AUTH",
-    "USER_AUTH",
-]
 
 
 class CognitoShape(BaseModel):
@@ -94,48 +62,6 @@ class CognitoShape(BaseModel):
 class AttributeType(CognitoShape):
     Name: AttributeNameType
     Value: AttributeValueType | None = None
-
-
-class NumberAttributeConstraintsType(CognitoShape):
-    MinValue: LongStringType | None = None
-    MaxValue: LongStringType | None = None
-
-
-class StringAttributeConstraintsType(CognitoShape):
-    MinLength: LongStringType | None = None
-    MaxLength: LongStringType | None = None
-
-
-class SchemaAttributeType(CognitoShape):
-    Name: CustomAttributeNameType | None = None
-    AttributeDataType: Literal["String", "Number", "DateTime", "Boolean"] | None = None
-    DeveloperOnlyAttribute: bool | None = None
-    Mutable: bool | None = None
-    Required: bool | None = None
-    NumberAttributeConstraints: NumberAttributeConstraintsType | None = None
-    StringAttributeConstraints: StringAttributeConstraintsType | None = None
-
-
-class MFAOptionType(CognitoShape):
-    DeliveryMedium: Literal["SMS", "EMAIL"] | None = None
-    AttributeName: AttributeNameType | None = None
-
-
-class AnalyticsMetadataType(CognitoShape):
-    AnalyticsEndpointId: LongStringType | None = None
-
-
-class HttpHeader(CognitoShape):
-    headerName: LongStringType | None = None
-    headerValue: LongStringType | None = None
-
-
-class ContextDataType(CognitoShape):
-    IpAddress: LongStringType
-    ServerName: LongStringType
-    ServerPath: LongStringType
-    HttpHeaders: list[HttpHeader]
-    EncodedData: LongStringType | None = None
 
 
 class ActionParams(CognitoShape):
@@ -154,108 +80,3 @@ class DeviceParams(UserParams):
 
 class GroupMembershipParams(UserParams):
     GroupName: GroupNameType
-
-
-class AddCustomAttributesParams(ActionParams):
-    CustomAttributes: Annotated[list[SchemaAttributeType], Field(min_length=1, max_length=25)]
-
-
-class AdminAddUserToGroupParams(GroupMembershipParams):
-    pass
-
-
-class AdminConfirmSignUpParams(UserParams):
-    ClientMetadata: StringMapType | None = None
-
-
-class AdminCreateUserParams(UserParams):
-    UserAttributes: list[AttributeType] | None = None
-    ValidationData: list[AttributeType] | None = None
-    TemporaryPassword: PasswordType | None = None
-    ForceAliasCreation: bool | None = None
-    MessageAction: Literal["RESEND", "SUPPRESS"] | None = None
-    DesiredDeliveryMediums: list[Literal["SMS", "EMAIL"]] | None = None
-    ClientMetadata: StringMapType | None = None
-
-
-class AdminDeleteUserParams(UserParams):
-    pass
-
-
-class AdminDeleteUserAttributesParams(UserParams):
-    UserAttributeNames: list[AttributeNameType]
-
-
-class AdminDisableUserParams(UserParams):
-    pass
-
-
-class AdminEnableUserParams(UserParams):
-    pass
-
-
-class AdminForgetDeviceParams(DeviceParams):
-    pass
-
-
-class AdminGetDeviceParams(DeviceParams):
-    pass
-
-
-class AdminGetUserParams(UserParams):
-    pass
-
-
-class AdminInitiateAuthParams(ActionParams):
-    ClientId: ClientIdType
-    AuthFlow: AuthFlowType
-    AuthParameters: StringMapType | None = None
-    ClientMetadata: StringMapType | None = None
-    AnalyticsMetadata: AnalyticsMetadataType | None = None
-    ContextData: ContextDataType | None = None
-    Session: SessionType | None = None
-
-
-class AdminListDevicesParams(UserParams):
-    Limit: QueryLimitType | None = None
-    PaginationToken: PaginationTokenType | None = None
-
-
-class AdminListGroupsForUserParams(UserParams):
-    Limit: QueryLimitType | None = None
-    NextToken: NextTokenType | None = None
-
-
-class AdminRemoveUserFromGroupParams(GroupMembershipParams):
-    pass
-
-
-class AdminResetUserPasswordParams(UserParams):
-    ClientMetadata: StringMapType | None = None
-
-
-class AdminRespondToAuthChallengeParams(ActionParams):
-    ClientId: ClientIdType
-    ChallengeName: ChallengeNameType
-    ChallengeResponses: StringMapType | None = None
-    Session: SessionType | None = None
-    AnalyticsMetadata: AnalyticsMetadataType | None = None
-    ContextData: ContextDataType | None = None
-    ClientMetadata: StringMapType | None = None
-
-
-class AdminSetUserSettingsParams(UserParams):
-    MFAOptions: list[MFAOptionType]
-
-
-class AdminUpdateDeviceStatusParams(DeviceParams):
-    DeviceRememberedStatus: Literal["remembered", "not_remembered"] | None = None
-
-
-class AdminUpdateUserAttributesParams(UserParams):
-    UserAttributes: list[AttributeType]
-    ClientMetadata: StringMapType | None = None
-
-
-class AdminUserGlobalSignOutParams(UserParams):
-    pass
