@@ -83,7 +83,7 @@ def run(*, smoke: bool = False) -> list[Figure]:
                 f"floor {_ms(median(whole_process[FLOOR]))}, "
                 f"{short_name(worst)} {_ms(median(whole_process[worst]))}",
                 f"{short_name(modules[0])} with traceAwsCalls (the X-Ray SDK loaded, botocore patched): "
-                f"{_ms(traced)}, {traced / cpu[FLOOR]:.2f}x, {_ms(traced - cpu[modules[0]])} more",
+                f"{_ms(traced)}, {traced / cpu[FLOOR]:.2f}x, {(traced - cpu[modules[0]]) * 1000:+.0f} ms",
             ),
         ),
         Figure(

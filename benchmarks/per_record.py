@@ -64,7 +64,7 @@ def run(*, smoke: bool = False) -> list[Figure]:
                 f"wall clock: handler {wall_handler:.3f} ms/record, bare loop {wall_bare:.3f} ms/record, "
                 f"overhead {wall_handler - wall_bare:.2f} ms",
                 f"with traceAwsCalls (X-Ray subsegments of the invocation and each AWS call): "
-                f"{traced:.3f} ms/record, {traced - handler:.2f} ms more",
+                f"{traced:.3f} ms/record, {traced - handler:+.2f} ms",
             ),
         ),
         Figure(name="handler / bare loop per record", measured=f"{handler / bare:.2f}x", goal="-", met=None),
