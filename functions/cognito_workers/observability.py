@@ -1,9 +1,9 @@
 """Logger, tracer and metrics, configured once for every worker (Powertools reads POWERTOOLS_* variables).
 
-Tracing: Lambda's active tracing (the stack's) records each invocation's segment, and botocore passes its
-trace header on to every AWS call, so a command's trace follows it across the bus and the queues with no code
-here. TRACE_AWS_CALLS=true adds Powertools' Tracer: a subsegment per invocation (ColdStart and Service
-annotations) and one per AWS call. It loads the X-Ray SDK at every cold start, so it is off unless asked for.
+Tracing: Lambda's active tracing (the stack's) records each invocation's segment, and botocore sends the
+invocation's trace header with every AWS call, with no code here. TRACE_AWS_CALLS=true adds Powertools'
+Tracer: a subsegment per invocation (ColdStart and Service annotations) and one per AWS call. It loads the
+X-Ray SDK at every cold start, so it is off unless asked for (cdk.json's traceAwsCalls).
 """
 
 from __future__ import annotations

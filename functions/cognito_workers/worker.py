@@ -43,7 +43,7 @@ class ActionWorker:
 
     def __init__(self, action: str) -> None:
         self.spec: ActionSpec = ACTIONS_BY_NAME[action]
-        # Imported once, at init (Lambda's init phase runs at full CPU speed), not looked up per record.
+        # Its module is imported here, at init, rather than looked up for every record.
         self.params_model = self.spec.params_model
         self._idempotency = IdempotencyConfig(
             event_key_jmespath="idempotencyKey",
