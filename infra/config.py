@@ -58,6 +58,18 @@ def _event_source(value: str) -> str:
 
 
 EventSource = Annotated[str, BeforeValidator(lambda v: _event_source(str(v)))]
+
+
+def _switch(value: Any) -> bool:
+    """true or false: in cdk.json a JSON boolean, from `-c name=value` its text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    raise ValueError(f"must be true or false, not {value!r}")
+
+
+Switch = Annotated[bool, BeforeValidator(_switch)]
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
@@ -109,6 +121,7 @@ class DeploymentConfig(BaseModel):
     deadline_margin_ms: Annotated[int, Field(ge=0)] = Field(alias="deadlineMarginMs")
     log_retention_days: int = Field(alias="logRetentionDays")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(alias="logLevel")
+    trace_aws_calls: Switch = Field(alias="traceAwsCalls")
     powertools_layer_version: PositiveInt = Field(alias="powertoolsLayerVersion")
     alarm_email: str = Field(alias="alarmEmail")
     sandbox_groups: Annotated[list[str], BeforeValidator(_json_text)] = Field(alias="sandboxGroups")

@@ -54,6 +54,7 @@ class ConsumerShared:
     deadline_margin_ms: int
     log_retention: logs.RetentionDays
     log_level: str
+    trace_aws_calls: bool
 
 
 class QueueFedFunction(Construct):
@@ -142,6 +143,9 @@ class QueueFedFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": shared.log_level,
+                # X-Ray subsegments per invocation and AWS call (cognito_workers.observability); the
+                # function's own trace segment comes from active tracing either way.
+                "TRACE_AWS_CALLS": "true" if shared.trace_aws_calls else "false",
             },
             shared=shared,
         )

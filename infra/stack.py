@@ -111,6 +111,7 @@ class CognitoWorkersStack(cdk.Stack):
             deadline_margin_ms=config.deadline_margin_ms,
             log_retention=log_retention(config.log_retention_days),
             log_level=config.log_level,
+            trace_aws_calls=config.trace_aws_calls,
         )
         shared = WorkerShared(
             consumer=consumer,

@@ -3,21 +3,23 @@
 The 19 operations of the seed, plus what the lifecycle needs beside them: AdminUserGlobalSignOut (a leaver's
 sessions) and AdminUpdateUserAttributes (a mover's attributes).
 
-Each entry names a Cognito admin action, its params model, the boto3 operation, its quota category (and
-whether it locks a leaver out, served first by the category's budget), which answers to a repeat mean
-"already applied", and which params and result fields are secret.
+Each entry names a Cognito admin action, its quota category (and whether it locks a leaver out, served
+first by the category's budget), which answers to a repeat mean "already applied", and which params and
+result fields are secret; its boto3 operation, handler module and params model
+(cognito_workers.params.<operation>) follow from its name.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from cognito_workers import params as p
 from cognito_workers.custom_attributes import custom_attribute_differences
+from cognito_workers.params import ActionParams
 
 
 class QuotaCategory(Enum):
@@ -90,7 +92,6 @@ class SecretParam:
 @dataclass(frozen=True, kw_only=True)
 class ActionSpec:
     name: str
-    params_model: type[p.ActionParams]
     quota: QuotaCategory
     already_applied: tuple[AlreadyApplied, ...] = ()
     secrets: tuple[SecretParam, ...] = ()
@@ -113,6 +114,17 @@ class ActionSpec:
     def operation(self) -> str:
         """The boto3 client method, e.g. admin_create_user."""
         return boto3_operation(self.name)
+
+    @property
+    def params_module(self) -> str:
+        return f"cognito_workers.params.{self.operation}"
+
+    @property
+    def params_model(self) -> type[ActionParams]:
+        """The action's params model (e.g. AdminCreateUserParams), imported from its own module on first
+        use: a function loads its own action's model and no other."""
+        model: type[ActionParams] = getattr(importlib.import_module(self.params_module), f"{self.name}Params")
+        return model
 
     @property
     def cognito_actions(self) -> tuple[str, ...]:
@@ -146,7 +158,6 @@ _AUTH_SECRET_RESULT = frozenset({"AuthenticationResult", "Session", "ChallengePa
 ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         name="AddCustomAttributes",
-        params_model=p.AddCustomAttributesParams,
         quota=QuotaCategory.USER_POOL_RESOURCE_UPDATE,
         already_applied=(
             # The message names the attribute, not its type: the pool's schema says whether it is as asked.
@@ -159,112 +170,92 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec(
         name="AdminAddUserToGroup",
-        params_model=p.AdminAddUserToGroupParams,
         quota=QuotaCategory.USER_UPDATE,
     ),
     ActionSpec(
         name="AdminConfirmSignUp",
-        params_model=p.AdminConfirmSignUpParams,
         quota=QuotaCategory.USER_CREATION,
         already_applied=(AlreadyApplied("NotAuthorizedException", r"Current status is CONFIRMED"),),
     ),
     ActionSpec(
         name="AdminCreateUser",
-        params_model=p.AdminCreateUserParams,
         quota=QuotaCategory.USER_CREATION,
         already_applied=(AlreadyApplied("UsernameExistsException"),),
         secrets=(SecretParam("TemporaryPassword"),),
     ),
     ActionSpec(
         name="AdminDeleteUser",
-        params_model=p.AdminDeleteUserParams,
         quota=QuotaCategory.USER_UPDATE,
         already_applied=(AlreadyApplied("UserNotFoundException"),),
     ),
     ActionSpec(
         name="AdminDeleteUserAttributes",
-        params_model=p.AdminDeleteUserAttributesParams,
         quota=QuotaCategory.USER_UPDATE,
     ),
     ActionSpec(
         name="AdminDisableUser",
-        params_model=p.AdminDisableUserParams,
         quota=QuotaCategory.USER_UPDATE,
         lock_out=True,
     ),
     ActionSpec(
         name="AdminEnableUser",
-        params_model=p.AdminEnableUserParams,
         quota=QuotaCategory.USER_UPDATE,
     ),
     ActionSpec(
         name="AdminForgetDevice",
-        params_model=p.AdminForgetDeviceParams,
         quota=QuotaCategory.USER_RESOURCE_UPDATE,
         already_applied=(AlreadyApplied("ResourceNotFoundException", r"[Dd]evice"),),
     ),
     ActionSpec(
         name="AdminGetDevice",
-        params_model=p.AdminGetDeviceParams,
         quota=QuotaCategory.USER_RESOURCE_READ,
     ),
     ActionSpec(
         name="AdminGetUser",
-        params_model=p.AdminGetUserParams,
         quota=QuotaCategory.USER_READ,
     ),
     ActionSpec(
         name="AdminInitiateAuth",
-        params_model=p.AdminInitiateAuthParams,
         quota=QuotaCategory.USER_AUTHENTICATION,
         secrets=_AUTH_SECRET_PARAMS,
         secret_result=_AUTH_SECRET_RESULT,
     ),
     ActionSpec(
         name="AdminListDevices",
-        params_model=p.AdminListDevicesParams,
         quota=QuotaCategory.USER_RESOURCE_READ,
     ),
     ActionSpec(
         name="AdminListGroupsForUser",
-        params_model=p.AdminListGroupsForUserParams,
         quota=QuotaCategory.USER_RESOURCE_READ,
     ),
     ActionSpec(
         name="AdminRemoveUserFromGroup",
-        params_model=p.AdminRemoveUserFromGroupParams,
         quota=QuotaCategory.USER_UPDATE,
     ),
     ActionSpec(
         name="AdminResetUserPassword",
-        params_model=p.AdminResetUserPasswordParams,
         quota=QuotaCategory.USER_ACCOUNT_RECOVERY,
     ),
     ActionSpec(
         name="AdminRespondToAuthChallenge",
-        params_model=p.AdminRespondToAuthChallengeParams,
         quota=QuotaCategory.USER_AUTHENTICATION,
         secrets=_AUTH_SECRET_PARAMS,
         secret_result=_AUTH_SECRET_RESULT,
     ),
     ActionSpec(
         name="AdminSetUserSettings",
-        params_model=p.AdminSetUserSettingsParams,
         quota=QuotaCategory.USER_RESOURCE_UPDATE,
     ),
     ActionSpec(
         name="AdminUpdateDeviceStatus",
-        params_model=p.AdminUpdateDeviceStatusParams,
         quota=QuotaCategory.USER_RESOURCE_UPDATE,
     ),
     ActionSpec(
         name="AdminUpdateUserAttributes",
-        params_model=p.AdminUpdateUserAttributesParams,
         quota=QuotaCategory.USER_UPDATE,
     ),
     ActionSpec(
         name="AdminUserGlobalSignOut",
-        params_model=p.AdminUserGlobalSignOutParams,
         quota=QuotaCategory.USER_UPDATE,
         lock_out=True,
     ),

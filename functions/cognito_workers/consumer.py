@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from cognito_workers.clients import AwsClients
 from cognito_workers.contracts import OutcomeError
 from cognito_workers.errors import CommandError, CommandRejected, RetryableFailure
-from cognito_workers.observability import ActionMetrics, logger, tracer
+from cognito_workers.observability import ActionMetrics, logger, traced
 from cognito_workers.settings import ConsumerSettings
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class QueueConsumer(Generic[SettingsT]):
 
     def _build_handler(self) -> Any:
         @logger.inject_lambda_context(clear_state=True)
-        @tracer.capture_lambda_handler(capture_response=False)
+        @traced
         @self.metrics.emf.log_metrics
         def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
             self.configured_settings()

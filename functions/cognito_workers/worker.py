@@ -45,6 +45,8 @@ class ActionWorker:
 
     def __init__(self, action: str) -> None:
         self.spec: ActionSpec = ACTIONS_BY_NAME[action]
+        # Its module is imported here, at init, rather than looked up for every record.
+        self.params_model = self.spec.params_model
         self._idempotency = IdempotencyConfig(
             event_key_jmespath="idempotencyKey",
             payload_validation_jmespath="fingerprint",
@@ -129,7 +131,7 @@ class ActionWorker:
                 f"action: this worker runs {self.spec.name}, not {envelope.action!r}",
             )
         try:
-            params = self.spec.params_model.model_validate(
+            params = self.params_model.model_validate(
                 {"UserPoolId": settings.user_pool_id, **envelope.params}
             )
         except ValidationError as error:

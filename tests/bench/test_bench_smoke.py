@@ -38,6 +38,7 @@ def workers_logging_restored() -> Iterator[None]:
             cold_start.run,
             [
                 "cold start / floor, median across functions",
+                "cold start / floor, worst function",
                 "cold start / library floor, median across functions",
             ],
         ),

@@ -34,6 +34,7 @@ PRODUCTION_OVERRIDES: dict[str, Any] = {
     "plannerMaxConcurrency": 10,
     "leaverThreshold": 20,
     "leaverWindowMinutes": 30,
+    "traceAwsCalls": True,
 }
 
 

@@ -7,11 +7,18 @@ import json
 from typing import Any, TypeVar
 
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER
+from cognito_workers.observability import TRACE_AWS_CALLS
 from cognito_workers.settings import ConsumerSettings
 from tests.infra.conftest import Synthesized
 
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-POWERTOOLS_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+# What cognito_workers.observability reads: Powertools' variables, and whether to trace AWS calls.
+OBSERVABILITY_VARIABLES = {
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_LOG_LEVEL",
+    TRACE_AWS_CALLS,
+}
 
 
 SettingsT = TypeVar("SettingsT", bound=ConsumerSettings)

@@ -54,10 +54,12 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
         commandSources='["hr.system", "cognito.lifecycle.planner"]',
         maxReceiveCount="7",
         userPoolId="us-east-1_AbC123",
+        traceAwsCalls="true",
     )
     assert config.quota_overrides == {"UserCreation": 100}
     assert config.command_sources == ["hr.system", "cognito.lifecycle.planner"]
     assert config.max_receive_count == 7
+    assert config.trace_aws_calls is True
     assert not config.sandbox
 
 
@@ -85,6 +87,8 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
         ({"leaverThreshold": 0}, "leaverThreshold"),
         ({"leaverWindowMinutes": 0}, "leaverWindowMinutes"),
         ({"plannerMaxConcurrency": 1}, "plannerMaxConcurrency"),
+        ({"traceAwsCalls": "yes"}, r"traceAwsCalls\n.*must be true or false, not 'yes'"),
+        ({"traceAwsCalls": 1}, r"traceAwsCalls\n.*must be true or false, not 1"),
         ({"actionOverrides": {"LifecyclePlanner": {"functionTimeoutSeconds": 2}}}, "functionTimeoutSeconds"),
     ],
 )

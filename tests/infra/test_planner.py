@@ -26,7 +26,7 @@ from cognito_workers.settings import PlannerSettings
 from infra.routing import lock_out_lane_patterns, planner_input_patterns
 from tests.infra.conftest import Synthesized
 from tests.infra.template import (
-    POWERTOOLS_VARIABLES,
+    OBSERVABILITY_VARIABLES,
     Workers,
     account_arn,
     as_list,
@@ -76,9 +76,9 @@ def test_the_planner_environment_is_every_planner_setting(synthesized: Synthesiz
     aliases = {f.alias for f in PlannerSettings.model_fields.values() if f.alias}
     required = {f.alias for f in PlannerSettings.model_fields.values() if f.alias and f.is_required()}
     # Then every required setting is there, and every optional one too (no hidden default is relied on,
-    # e.g. the "default" schedule group), with nothing but settings and Powertools' own variables
+    # e.g. the "default" schedule group), with nothing but settings and observability's variables
     assert required <= set(env)
-    assert set(env) - POWERTOOLS_VARIABLES == aliases
+    assert set(env) - OBSERVABILITY_VARIABLES == aliases
     settings_from(PlannerSettings, env)  # and the values have the settings' types
     # And each points at the planner's own resources
     joined = workers.planner

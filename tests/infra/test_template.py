@@ -9,11 +9,12 @@ import pytest
 
 from cognito_workers import budget
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER
+from cognito_workers.observability import TRACE_AWS_CALLS
 from cognito_workers.settings import WorkerSettings
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
 from tests.infra.conftest import IMPORTED_POOL_ID, Synthesized
 from tests.infra.template import (
-    POWERTOOLS_VARIABLES,
+    OBSERVABILITY_VARIABLES,
     XRAY_ACTIONS,
     Workers,
     as_list,
@@ -69,7 +70,10 @@ def test_every_function_runs_the_pinned_runtime_layer_and_tracing(
         assert layer_arn.endswith(
             f":017000801446:layer:AWSLambdaPowertoolsPythonV3-{runtime}-arm64:{version}"
         )
+        # Active tracing always; the X-Ray SDK's subsegments of AWS calls only where traceAwsCalls asks
         assert props["TracingConfig"] == {"Mode": "Active"}
+        trace_aws_calls = "true" if synthesized.context["traceAwsCalls"] else "false"
+        assert props["Environment"]["Variables"][TRACE_AWS_CALLS] == trace_aws_calls
         log_group = log_groups[ref_target(props["LoggingConfig"]["LogGroup"]) or ""]
         assert log_group["Properties"]["RetentionInDays"] == synthesized.context["logRetentionDays"]
         assert props["Code"]["S3Key"].endswith(".zip")
@@ -95,9 +99,9 @@ def test_every_function_environment_is_what_worker_settings_requires(
     required = {f.alias for f in WorkerSettings.model_fields.values() if f.alias and f.is_required()}
     for action, joined in workers.by_action().items():
         env = workers.functions[joined["function"]]["Properties"]["Environment"]["Variables"]
-        # Every required setting is there, and nothing but settings and Powertools' own variables
+        # Every required setting is there, and nothing but settings and observability's variables
         assert required <= set(env)
-        assert set(env) <= settings_names | POWERTOOLS_VARIABLES
+        assert set(env) <= settings_names | OBSERVABILITY_VARIABLES
         # The worker dead-letters into its own queue's DLQ, and counts deliveries as the queue does
         assert ref_target(env["DEAD_LETTER_QUEUE_URL"]) == joined["dlq"], action
         assert int(env["MAX_RECEIVE_COUNT"]) == joined["max_receive_count"]

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 import cognito_workers.handlers
+import cognito_workers.params
 from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, ActionSpec
 
 # A copy of the seed (000_d1d1a4f8fbbbdcfb.txt): the Swagger file that names the operations.
@@ -56,6 +57,14 @@ def test_there_is_one_handler_module_per_action_and_per_planner_function_and_no_
         module = importlib.import_module(spec.handler_module)
         assert module.worker.spec is spec
         assert callable(module.handler)
+
+
+def test_there_is_one_params_module_per_action_and_the_auth_flows_shapes_and_no_other() -> None:
+    modules = {info.name for info in pkgutil.iter_modules(cognito_workers.params.__path__)}
+    assert modules == {spec.operation for spec in ACTIONS} | {"auth"}
+    for spec in ACTIONS:
+        assert spec.params_model.__name__ == f"{spec.name}Params"
+        assert spec.params_model.__module__ == spec.params_module
 
 
 @pytest.mark.parametrize("spec", ACTIONS, ids=lambda spec: spec.name)

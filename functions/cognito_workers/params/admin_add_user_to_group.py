@@ -1,0 +1,7 @@
+"""AdminAddUserToGroup's params."""
+
+from cognito_workers.params import GroupMembershipParams
+
+
+class AdminAddUserToGroupParams(GroupMembershipParams):
+    pass

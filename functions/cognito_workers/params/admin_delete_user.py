@@ -1,0 +1,7 @@
+"""AdminDeleteUser's params."""
+
+from cognito_workers.params import UserParams
+
+
+class AdminDeleteUserParams(UserParams):
+    pass

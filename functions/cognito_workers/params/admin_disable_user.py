@@ -1,0 +1,7 @@
+"""AdminDisableUser's params."""
+
+from cognito_workers.params import UserParams
+
+
+class AdminDisableUserParams(UserParams):
+    pass

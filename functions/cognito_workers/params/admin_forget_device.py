@@ -1,0 +1,7 @@
+"""AdminForgetDevice's params."""
+
+from cognito_workers.params import DeviceParams
+
+
+class AdminForgetDeviceParams(DeviceParams):
+    pass

@@ -1,0 +1,7 @@
+"""AdminGetDevice's params."""
+
+from cognito_workers.params import DeviceParams
+
+
+class AdminGetDeviceParams(DeviceParams):
+    pass

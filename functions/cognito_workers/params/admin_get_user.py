@@ -1,0 +1,7 @@
+"""AdminGetUser's params."""
+
+from cognito_workers.params import UserParams
+
+
+class AdminGetUserParams(UserParams):
+    pass

@@ -1,0 +1,7 @@
+"""AdminResetUserPassword's params."""
+
+from cognito_workers.params import StringMapType, UserParams
+
+
+class AdminResetUserPasswordParams(UserParams):
+    ClientMetadata: StringMapType | None = None

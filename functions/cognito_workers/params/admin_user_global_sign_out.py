@@ -1,0 +1,7 @@
+"""AdminUserGlobalSignOut's params."""
+
+from cognito_workers.params import UserParams
+
+
+class AdminUserGlobalSignOutParams(UserParams):
+    pass
