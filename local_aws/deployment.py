@@ -173,10 +173,23 @@ class LocalDeployment:
 
 
 def local_edits(
-    *, visibility_timeout_seconds: int | None, function_timeout_seconds: int | None = None
+    *,
+    visibility_timeout_seconds: int | None,
+    function_timeout_seconds: int | None = None,
+    batching_window_seconds: int | None = None,
 ) -> list[TemplateEdit]:
     """The local run's changes to the template copy, each with its reason."""
     edits = []
+    if batching_window_seconds is not None:
+        edits.append(
+            set_property(
+                "AWS::Lambda::EventSourceMapping",
+                "MaximumBatchingWindowInSeconds",
+                batching_window_seconds,
+                description=f"every event source's batching window set to {batching_window_seconds} s",
+                reason="a test about what the pipeline does, not how long each step waits to fill its batch",
+            )
+        )
     if visibility_timeout_seconds is not None:
         edits.append(
             set_property(
@@ -213,6 +226,7 @@ def provision(
     quota_scale: float | None = None,
     visibility_timeout_seconds: int | None = LOCAL_VISIBILITY_TIMEOUT_SECONDS,
     function_timeout_seconds: int | None = None,
+    batching_window_seconds: int | None = None,
 ) -> LocalDeployment:
     """The stack as cdk.json configures it, on the local endpoint. `prefix` (cdk.json's resourcePrefix)
     names every resource: a second deployment on the same server needs its own. `quota_scale`: the quota
@@ -233,6 +247,7 @@ def provision(
     edits = local_edits(
         visibility_timeout_seconds=visibility_timeout_seconds,
         function_timeout_seconds=function_timeout_seconds,
+        batching_window_seconds=batching_window_seconds,
     )
     stack_name = overrides.get("stackName", _CONTEXT["stackName"])
     return deploy_template(

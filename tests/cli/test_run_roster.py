@@ -18,6 +18,7 @@ def test_leavers_held_by_the_threshold_are_released_and_the_pool_matches(local_a
         prefix="roster-tests",
         leaver_threshold=1,
         visibility_timeout_seconds=5,
+        batching_window_seconds=0,
     )
     roster = generate_roster(30, groups=SANDBOX_GROUPS, seed=3)
     leavers = sum(1 for event in roster.events if event.detail_type == "EmployeeOffboarded")
