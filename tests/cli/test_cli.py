@@ -84,7 +84,7 @@ def test_publish_refuses_a_file_with_a_bad_event_and_publishes_nothing(
         json.dumps(
             [
                 {"type": "EmployeeOffboarded", "detail": {"employeeId": "E1", "username": "ok"}},
-                {"type": "EmployeeOffboarded", "detail": {"employeeId": "E2"}},
+                {"type": "EmployeeOffboarded", "detail": {"employeeId": "E2", "deleteAfterDays": -1}},
             ]
         ),
     )
@@ -92,7 +92,7 @@ def test_publish_refuses_a_file_with_a_bad_event_and_publishes_nothing(
     code, _, err = cli("publish", str(events))
 
     assert code == EXIT_USAGE
-    assert "event 2: detail.username: Field required" in err
+    assert "event 2: detail.deleteAfterDays: Input should be greater than or equal to 0" in err
     assert take_all(pipeline.sqs, pipeline.deployment.planner_queue.url) == []
 
 

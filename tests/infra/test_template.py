@@ -419,7 +419,8 @@ def test_the_sandbox_pool_is_created_only_when_no_pool_is_given(synthesized: Syn
         "DeviceOnlyRememberedOnUserPrompt": False,
     }
     custom = {a["Name"] for a in props["Schema"]}
-    assert custom == set(synthesized.context["sandboxCustomAttributes"])
+    # The joiner stores the person's employeeId on the user (custom:employeeId), beside the sandbox's own.
+    assert custom == {"employeeId", *synthesized.context["sandboxCustomAttributes"]}
     groups = {
         g["Properties"]["GroupName"] for g in synthesized.of_type("AWS::Cognito::UserPoolGroup").values()
     }

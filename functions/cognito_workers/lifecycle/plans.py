@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cognito_workers.catalog import PLANNER
 from cognito_workers.errors import CommandRejected
 from cognito_workers.lifecycle.events import (
+    EMPLOYEE_ID_ATTRIBUTE,
     EmployeeOffboarded,
     EmployeeOnboarded,
     EmployeeRehired,
@@ -178,6 +179,7 @@ def _joiner(builder: _StageBuilder, event: EmployeeOnboarded) -> list[Stage]:
         "given_name": event.given_name,
         "family_name": event.family_name,
         **{cognito_attribute(name): value for name, value in event.attributes.items()},
+        EMPLOYEE_ID_ATTRIBUTE: event.employee_id,  # how reconciliation finds the person's user
     }
     create: dict[str, Any] = {
         "UserAttributes": [
