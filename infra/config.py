@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER, QuotaCategory
+from cognito_workers.reconcile.policy import ReconciliationPolicy
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
 
 # Cognito quotas that AWS does not raise (Cognito developer guide, "Quotas"): context may lower them (to
@@ -122,6 +123,9 @@ class DeploymentConfig(BaseModel):
     # The planner saves a person's state with optimistic concurrency: overlapping instances are safe.
     planner_max_concurrency: Annotated[int, Field(ge=MIN_MAXIMUM_CONCURRENCY, le=MAX_MAXIMUM_CONCURRENCY)] = (
         Field(alias="plannerMaxConcurrency")
+    )
+    reconciliation: Annotated[ReconciliationPolicy, BeforeValidator(_json_text)] = Field(
+        alias="reconciliation"
     )
 
     @model_validator(mode="after")

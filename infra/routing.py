@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, get_args
 
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.contracts import OutcomeType
 
 # The outcome event detail-types of a command, in the contract's order.
@@ -26,13 +26,17 @@ def planner_input_patterns(
 ) -> dict[str, dict[str, Any]]:
     """What reaches the lifecycle planner's queue, by input name:
 
-    - `hr-events`: the HR system's lifecycle events (PLANNER.event_types) from the HR sources;
+    - `hr-events`: the HR system's lifecycle events (PLANNER.event_types) from the HR sources, and the
+      reconciler's, which repair drift with the same events;
     - `step-outcomes`: the outcome events of the planner's own steps (their idempotency keys start with
       PLANNER.step_key_prefix), so that it can sequence a person's next step;
     - `release`: the operator's release of the deprovisioning hold.
     """
     return {
-        "hr-events": {"source": list(hr_sources), "detail-type": list(PLANNER.event_types)},
+        "hr-events": {
+            "source": [*hr_sources, RECONCILER.event_source],
+            "detail-type": list(PLANNER.event_types),
+        },
         "step-outcomes": {
             "source": [outcome_source],
             "detail-type": list(STEP_OUTCOME_TYPES),

@@ -3,8 +3,9 @@ bucket per quota category (the catalog's, from Cognito's quota documentation), r
 category's requests per second, holding one second's worth. A call that finds its bucket empty answers
 HTTP 400 TooManyRequestsException.
 
-Only the catalog's operations are metered, each in its catalog category; set-up calls (CreateUserPool,
-CreateGroup, ListUsers) are not, so a test's own reads never spend the workers' quota.
+Only the catalog's operations are metered, each in its catalog category: the actions' and the reconciler's
+reads of the pool (ListUsers, ListUsersInGroup); set-up calls (CreateUserPool, CreateGroup, ListGroups) are
+not, so a test's own set-up never spends the workers' quota.
 """
 
 from __future__ import annotations
@@ -16,31 +17,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cognito_workers.catalog import ACTIONS, QuotaCategory
+from cognito_workers.catalog import ACTIONS, RECONCILER, QuotaCategory
+from cognito_workers.pacing import TokenBucket
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-CATEGORY_OF_OPERATION: dict[str, QuotaCategory] = {spec.name: spec.quota for spec in ACTIONS}
-
-
-class TokenBucket:
-    """`rate` tokens per second, at most `rate` held (a one-second burst). Not thread-safe by itself."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._rate = rate
-        self._clock = clock
-        self._tokens = rate
-        self._refilled_at = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._rate, self._tokens + (now - self._refilled_at) * self._rate)
-        self._refilled_at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
+# The actions' operations and the reconciler's reads of the pool.
+CATEGORY_OF_OPERATION: dict[str, QuotaCategory] = {
+    **{spec.name: spec.quota for spec in ACTIONS},
+    **RECONCILER.reads,
+}
 
 
 class QuotaEnforcer:

@@ -113,6 +113,10 @@ class Pipeline:
         self.collect_outcomes()
         return self.outcomes.get(key, [])
 
+    def outcomes_of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        self.collect_outcomes()
+        return [o for found in self.outcomes.values() for o in found if o["detail-type"] == detail_type]
+
     def outcomes_of_message(self, message_id: str) -> list[dict[str, Any]]:
         """Outcome events of one SQS delivery, whatever its correlation id."""
         self.collect_outcomes()

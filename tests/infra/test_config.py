@@ -83,6 +83,14 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
         ({"leaverThreshold": 0}, "leaverThreshold"),
         ({"leaverWindowMinutes": 0}, "leaverWindowMinutes"),
         ({"plannerMaxConcurrency": 1}, "plannerMaxConcurrency"),
+        (
+            {"reconciliation": {**cdk_json_context()["reconciliation"], "unmanagedUsernamePatterns": ["("]}},
+            "is no regular expression",
+        ),
+        (
+            {"reconciliation": {**cdk_json_context()["reconciliation"], "maxDeprovisionShare": 5}},
+            "maxDeprovision",
+        ),
         ({"actionOverrides": {"LifecyclePlanner": {"functionTimeoutSeconds": 2}}}, "functionTimeoutSeconds"),
     ],
 )

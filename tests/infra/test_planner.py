@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cognito_workers import observability
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.lifecycle.plans import plan_for
@@ -194,6 +194,7 @@ def test_the_input_patterns_carry_what_the_planner_handles() -> None:
         hr_sources=["hr"], outcome_source="outcomes", operator_source="operator"
     )
     assert set(patterns["hr-events"]["detail-type"]) == set(EVENT_TYPES)
+    assert patterns["hr-events"]["source"] == ["hr", RECONCILER.event_source]
     assert set(patterns["step-outcomes"]["detail-type"]) == STEP_OUTCOMES
     assert patterns["release"]["detail-type"] == [PLANNER.release_detail_type]
 

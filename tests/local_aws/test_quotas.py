@@ -14,7 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cognito_workers.catalog import QuotaCategory
-from local_aws.quotas import TokenBucket
+from cognito_workers.pacing import TokenBucket
 from local_aws.server import LocalAws, LocalToolingError
 
 USER_UPDATE_RATE = QuotaCategory.USER_UPDATE.requests_per_second
@@ -107,11 +107,13 @@ def test_each_category_has_a_bucket_of_its_own_and_set_up_calls_are_not_metered(
     pool_id, username = user
 
     cognito_without_retries.admin_get_user(UserPoolId=pool_id, Username=username)  # UserRead
-    cognito_without_retries.list_users(UserPoolId=pool_id)  # not a catalog operation
+    cognito_without_retries.list_users(UserPoolId=pool_id)  # UserList: the reconciler's read
+    cognito_without_retries.list_groups(UserPoolId=pool_id)  # set-up, not metered
 
     report = enforced.quota_report()
     assert report.allowed["UserRead"] == 1
-    assert set(report.allowed) == {"UserUpdate", "UserRead"}
+    assert report.allowed["UserList"] == 1
+    assert set(report.allowed) == {"UserUpdate", "UserRead", "UserList"}
 
 
 def test_throttling_answer_matches_botocore_error_shape(enforced: LocalAws, user: tuple[str, str]) -> None:

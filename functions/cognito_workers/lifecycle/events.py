@@ -47,6 +47,13 @@ class HrEvent(BaseModel):
         description="The Cognito username. Default: the employeeId, lower-cased, as the joiner derived it "
         "(the event is rejected if that is no valid username).",
     )
+    event_id: Token | None = Field(
+        default=None,
+        alias="eventId",
+        description="The producer's own id of the event, in place of EventBridge's: the id of its plan, so "
+        "that an event published again with the same id is planned once (the reconciler derives it from "
+        "the snapshot and the person). Default: the EventBridge event id.",
+    )
     sequence: int | None = Field(
         default=None,
         ge=0,
@@ -101,6 +108,21 @@ class EmployeeOnboarded(HrEvent):
         description="`true`: Cognito e-mails the invitation with a temporary password; `false`: the user is "
         "created and no message is sent (`MessageAction: SUPPRESS`).",
     )
+
+    @property
+    def user_attributes(self) -> dict[str, str]:
+        """The user's attributes as Cognito names them, those the event gives: what the joiner creates the
+        user with, and what reconciliation compares a user with."""
+        attributes = {
+            "email": self.email,
+            "email_verified": "true",
+            "phone_number": self.phone_number,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            **{cognito_attribute(name): value for name, value in self.attributes.items()},
+            EMPLOYEE_ID_ATTRIBUTE: self.employee_id,  # how reconciliation finds the person's user
+        }
+        return {name: value for name, value in attributes.items() if value is not None}
 
 
 class EmployeeUpdated(HrEvent):

@@ -106,8 +106,9 @@ class LifecyclePlanner(QueueConsumer[PlannerSettings]):
     def _plan(self, delivery: Delivery, event: dict[str, Any]) -> None:
         delivery.identify(username=event["detail"].get("username"), correlation_id=event["id"])
         lifecycle_event = parse_lifecycle_event(event["detail-type"], event["detail"])
-        plan = plan_for(lifecycle_event, plan_id=event["id"], event_time=_event_time(event))
-        delivery.identify(username=plan.username)
+        plan_id = lifecycle_event.event_id or event["id"]
+        plan = plan_for(lifecycle_event, plan_id=plan_id, event_time=_event_time(event))
+        delivery.identify(username=plan.username, correlation_id=plan_id)
         if lifecycle_event.dry_run:
             self.outcomes.publish(
                 "PlanComputed", audit(plan, stages=[stage.describe() for stage in plan.stages])

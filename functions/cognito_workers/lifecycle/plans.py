@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from cognito_workers.catalog import PLANNER
 from cognito_workers.errors import CommandRejected
 from cognito_workers.lifecycle.events import (
-    EMPLOYEE_ID_ATTRIBUTE,
     EmployeeOffboarded,
     EmployeeOnboarded,
     EmployeeRehired,
@@ -172,19 +171,8 @@ def expand(stage: Stage, result: dict[str, Any], *, plan: Plan, stage_index: int
 
 
 def _joiner(builder: _StageBuilder, event: EmployeeOnboarded) -> list[Stage]:
-    attributes = {
-        "email": event.email,
-        "email_verified": "true",
-        "phone_number": event.phone_number,
-        "given_name": event.given_name,
-        "family_name": event.family_name,
-        **{cognito_attribute(name): value for name, value in event.attributes.items()},
-        EMPLOYEE_ID_ATTRIBUTE: event.employee_id,  # how reconciliation finds the person's user
-    }
     create: dict[str, Any] = {
-        "UserAttributes": [
-            {"Name": name, "Value": value} for name, value in attributes.items() if value is not None
-        ]
+        "UserAttributes": [{"Name": name, "Value": value} for name, value in event.user_attributes.items()]
     }
     if event.send_invitation:
         create["DesiredDeliveryMediums"] = ["EMAIL"]
