@@ -241,14 +241,21 @@ def test_unknown_functions_and_files_are_usage_errors(cli: Any, tmp_path: Path) 
 def test_schema_lists_and_prints_contracts(cli: Any) -> None:
     code, out, _ = cli("schema")
     assert code == EXIT_OK
-    assert {"CommandEnvelope", "OutcomeEvent", "HrEvent/EmployeeOnboarded", "Params/AdminCreateUser"} <= set(
-        out.split()
-    )
+    assert {
+        "CommandEnvelope",
+        "OutcomeEvent",
+        "HrEvent/EmployeeOnboarded",
+        "Params/AdminCreateUser",
+        "ReconciliationCompleted",
+        "ReconciliationHeld",
+    } <= set(out.split())
 
     code, out, _ = cli("schema", "CommandEnvelope")
     schema = json.loads(out)
     assert schema["required"] == ["params"]
     assert {"action", "idempotencyKey", "correlationId"} <= set(schema["properties"])
+    held = json.loads(cli("schema", "ReconciliationHeld")[1])
+    assert {"runId", "status", "counts", "heldBecause", "cognitoCalls"} <= set(held["properties"])
     assert cli("schema", "Nope")[0] == EXIT_USAGE
 
 

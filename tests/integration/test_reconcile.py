@@ -1,6 +1,6 @@
-"""Reconciliation over HTTP on a deployment of its own (a reconciliation reads the whole pool: the other
-tests' users would be its strays): the pool read in pages from moto's server, the repairs published on the
-bus, run by the planner and the workers, and the pool checked after."""
+"""Reconciliation over HTTP on a deployment of its own (tests/conftest.py: a reconciliation reads the whole
+pool, where the other tests' users would be its strays): the pool read in pages from moto's server, the
+repairs published on the bus, run by the planner and the workers, and the pool checked after."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from cognito_workers.reconcile.records import DirectoryRecords
 from cognito_workers.reconcile.run import Reconciler, Run
 from cognito_workers.reconcile.snapshot import SnapshotRefused
 from local_aws.context import cdk_context
-from local_aws.deployment import OUTCOME_SOURCE, LocalDeployment, provision
+from local_aws.deployment import OUTCOME_SOURCE, LocalDeployment
 from local_aws.lambda_sqs import configured_planner
 from local_aws.server import LocalAws
 from tests.cli.queues import take_all
@@ -27,21 +27,14 @@ POLICY = ReconciliationPolicy.model_validate(cdk_context()["reconciliation"])
 HEADER = "employeeId,email,givenName,groups\n"
 
 
-@pytest.fixture(scope="module")
-def own(local_aws: LocalAws) -> LocalDeployment:
-    # A short prefix: the local AWS names an unnamed rule <stack>-<prefix>-<logical id>, cut at 64 characters
-    return provision(local_aws.endpoint_url, local_aws.region, prefix="rec-tests")
+@pytest.fixture
+def own(reconcile_deployment: LocalDeployment) -> LocalDeployment:
+    return reconcile_deployment
 
 
 @pytest.fixture
-def pool(own: LocalDeployment, cognito: Any, sqs: Any) -> str:
-    """The deployment's pool, emptied, and no repair of an earlier test waiting for the planner: each test
-    starts from the users it seeds."""
-    for page in cognito.get_paginator("list_users").paginate(UserPoolId=own.user_pool_id):
-        for listed in page["Users"]:
-            cognito.admin_delete_user(UserPoolId=own.user_pool_id, Username=listed["Username"])
-    take_all(sqs, own.planner_queue.url)
-    return own.user_pool_id
+def pool(empty_reconcile_pool: str) -> str:
+    return empty_reconcile_pool
 
 
 @pytest.fixture
