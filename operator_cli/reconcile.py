@@ -44,7 +44,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             outcome = reconciler.release(args.release)
         except (RunNotFound, RunNotHeld) as problem:
             raise UsageProblem(str(problem)) from None
-        _print(outcome, args.output)
+        print_outcome(outcome, args.output)
         return EXIT_OK
     try:
         with path.open(encoding="utf-8", newline="") as lines:
@@ -53,7 +53,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         raise UsageProblem(f"{path}: {refused}; nothing was applied") from None
     if args.drift_csv:
         _write_drift_csv(Path(args.drift_csv), run.drifts)
-    _print(run.outcome, args.output)
+    print_outcome(run.outcome, args.output)
     return EXIT_FAILED if run.outcome.status == "Held" else EXIT_OK
 
 
@@ -83,20 +83,18 @@ def _write_drift_csv(path: Path, drifts: list[PersonDrift]) -> None:
             )
 
 
-def _print(outcome: ReconciliationOutcome, output: str) -> None:
+def print_outcome(outcome: ReconciliationOutcome, output: str) -> None:
     if output == "json":
         print_json(outcome.model_dump(by_alias=True))
         return
-    summary = table(
-        f"reconciliation {outcome.run_id} of {outcome.snapshot}", "drift", "people", right=("people",)
-    )
+    summary = table(f"drift in {outcome.snapshot}", "drift", "people", right=("people",))
     for kind in DRIFT_KINDS:
         summary.add_row(kind, str(outcome.counts[kind]))
     console.print(summary)
     calls = ", ".join(f"{operation} {count}" for operation, count in outcome.cognito_calls.items())
     console.print(
-        f"{outcome.rows} rows, {outcome.managed_users} managed users; Cognito calls: {calls}; "
-        f"report: {outcome.report}"
+        f"run {outcome.run_id}: {outcome.rows} rows, {outcome.managed_users} managed users; "
+        f"Cognito calls: {calls}; report: {outcome.report}"
     )
     for reason in outcome.held_because:
         console.print(f"{'held' if outcome.status == 'Held' else 'would be held'}: {reason}")

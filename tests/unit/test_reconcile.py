@@ -7,10 +7,13 @@ from __future__ import annotations
 import datetime
 import json
 from collections import Counter
+from typing import Any
 
 import pytest
 
 from cognito_workers.lifecycle.events import parse_lifecycle_event
+from cognito_workers.lifecycle.plans import Plan, plan_for
+from cognito_workers.lifecycle.state import PersonState, Phase, PlanArrived, admission, transition
 from cognito_workers.reconcile.diff import Differ, PersonDrift
 from cognito_workers.reconcile.policy import ReconciliationPolicy
 from cognito_workers.reconcile.pool import Pool, PoolUser
@@ -18,6 +21,8 @@ from cognito_workers.reconcile.snapshot import BadRow, Row, Snapshot, SnapshotRe
 from local_aws.context import cdk_context
 
 TODAY = datetime.date(2026, 12, 1)
+MORNING = datetime.datetime(2026, 12, 1, 9, 0, tzinfo=datetime.UTC)
+NOON = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 POLICY = ReconciliationPolicy.model_validate(cdk_context()["reconciliation"])
 HEADER = "employeeId,email,givenName,groups,department\n"
 
@@ -314,3 +319,33 @@ def test_a_repairs_event_id_is_the_snapshot_and_the_person_as_found() -> None:
     assert drift.event_id("digest-1") == again.event_id("digest-1")
     assert drift.event_id("digest-1") != drift.event_id("digest-2")
     assert drift.event_id("digest-1") != other.event_id("digest-1")
+
+
+# --- Repairs in the planner ---------------------------------------------------------------------------------
+def hr_plan(detail_type: str, plan_id: str, at: datetime.datetime, **detail: Any) -> Plan:
+    event = parse_lifecycle_event(detail_type, {"employeeId": "E1", "username": "ada", **detail})
+    return plan_for(event, plan_id=plan_id, event_time=at, repair=plan_id.startswith("reconcile-"))
+
+
+@pytest.mark.parametrize(
+    ("repair_at", "expected"),
+    [(NOON + datetime.timedelta(hours=1), "start"), (NOON, "start"), (MORNING, "stale")],
+)
+def test_a_repair_is_stale_only_behind_a_plan_of_a_later_event_whatever_the_sequences(
+    repair_at: datetime.datetime, expected: str
+) -> None:
+    # Given a person whose last plan, of an HR event with a sequence, started and ended
+    state, _ = transition(
+        PersonState(username="ada"),
+        PlanArrived(hr_plan("EmployeeUpdated", "hr-1", NOON, groups=["staff"], sequence=7)),
+        leaver_admitted=True,
+    )
+    state = state.model_copy(update={"phase": Phase.IDLE, "active": None})
+    # When a reconciliation's repair (no sequence) arrives
+    repair = hr_plan("EmployeeOffboarded", "reconcile-1", repair_at)
+
+    # Then it starts unless that plan's event came after the repair's
+    assert admission(state, repair) == expected
+    assert (
+        admission(state, hr_plan("EmployeeOffboarded", "hr-2", repair_at)) == "stale"
+    )  # an HR event would be

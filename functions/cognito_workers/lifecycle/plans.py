@@ -83,6 +83,11 @@ class Plan(BaseModel):
     sequence: int | None
     event_time: datetime.datetime
     stages: tuple[Stage, ...]
+    repair: bool = Field(
+        default=False,
+        description="A reconciliation's repair: it states the pool as the HR snapshot wants it at its time, "
+        "so it is stale only if a plan of a later event already started, whatever the sequences.",
+    )
 
     @property
     def is_leaver(self) -> bool:
@@ -111,7 +116,9 @@ class Plan(BaseModel):
         return self.order_key < other.order_key
 
 
-def plan_for(event: LifecycleEvent, *, plan_id: str, event_time: datetime.datetime) -> Plan:
+def plan_for(
+    event: LifecycleEvent, *, plan_id: str, event_time: datetime.datetime, repair: bool = False
+) -> Plan:
     username = event.cognito_username
     builder = _StageBuilder(plan_id, username)
     if isinstance(event, EmployeeOnboarded):
@@ -131,6 +138,7 @@ def plan_for(event: LifecycleEvent, *, plan_id: str, event_time: datetime.dateti
         sequence=event.sequence,
         event_time=event_time,
         stages=tuple(stages),
+        repair=repair,
     )
 
 
