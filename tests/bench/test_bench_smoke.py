@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from benchmarks import cold_start, drain, emulator, memory, per_record
+from benchmarks import cold_start, drain, emulator, memory, per_record, reconcile
 from benchmarks.report import Figure, render
 from cognito_workers.observability import logger
 
 # A measured value is a number and its unit. A difference of two timings (the per-record overhead) can come
 # out below zero at smoke size on a busy machine, so the sign is not judged.
-MEASURED = re.compile(r"^-?\d+(\.\d+)? ?(x|ms|MB|commands/s|requests/command)(\s|$)")
+MEASURED = re.compile(r"^-?\d+(\.\d+)? ?(x|ms|MB|s|calls|commands/s|requests/command)(\s|$)")
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +50,18 @@ def workers_logging_restored() -> Iterator[None]:
                 "CPU per request, server + caller (median operation)",
             ],
         ),
+        (
+            reconcile.run,
+            [
+                "reconciliation: Cognito calls",
+                "reconciliation: time / quota-bound minimum",
+                "reconciler CPU per 1,000 users",
+                "reconciler peak RSS",
+                "time until the pool matches the snapshot",
+            ],
+        ),
     ],
-    ids=["cold_start", "per_record", "memory", "drain", "emulator"],
+    ids=["cold_start", "per_record", "memory", "drain", "emulator", "reconcile"],
 )
 def test_benchmark_reports_its_figures_at_smoke_size(
     benchmark: Callable[..., list[Figure]], names: list[str]
