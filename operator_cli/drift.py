@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -22,13 +23,23 @@ from operator_cli.app import console
 from operator_cli.local import Drain, Outcomes
 from operator_cli.reconcile import print_outcome
 
+if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
+
 STRAY = "stray-contractor"
 
 
 def drift_and_reconcile(
-    deployment: LocalDeployment, roster: Roster, drain: Drain
+    deployment: LocalDeployment,
+    roster: Roster,
+    drain: Drain,
+    *,
+    reads: CognitoIdentityProviderClient | None = None,
+    outcomes: Outcomes | None = None,
 ) -> dict[str, ExpectedUser | None]:
-    """Drift the pool, reconcile it against the roster's snapshot, and return what the pool must now hold."""
+    """Drift the pool, reconcile it against the roster's snapshot, and return what the pool must now hold.
+    `reads`: the reconciler's Cognito client (chaos gives a faulty one); `outcomes`: where the repairs'
+    outcome events are collected (by default, their own table is printed)."""
     cognito = boto3.client("cognito-idp")
     pool_id = deployment.user_pool_id
     current = sorted(name for name, want in roster.expected.items() if want is not None and want.enabled)
@@ -55,7 +66,7 @@ def drift_and_reconcile(
         snapshot = Path(directory) / "hr-snapshot.csv"
         _write_snapshot(snapshot, {name: expected[name] for name in current if name != lost_leaver})
         reconciler = Reconciler(
-            cognito=cognito,
+            cognito=reads or cognito,
             events=boto3.client("events"),
             user_pool_id=pool_id,
             event_bus_name=deployment.event_bus_name,
@@ -73,10 +84,11 @@ def drift_and_reconcile(
                 f"--release {run.outcome.run_id}` does"
             )
             print_outcome(reconciler.release(run.outcome.run_id), "text")
-        outcomes = Outcomes(deployment)
-        with outcomes.collecting():
+        collected = outcomes or Outcomes(deployment)
+        with collected.collecting():
             drain()
-        console.print(outcomes.table())
+        if outcomes is None:
+            console.print(collected.table())
         with snapshot.open(newline="") as lines:
             again = reconciler.reconcile(snapshot.name, lines, apply=False).outcome
         console.print(
