@@ -43,8 +43,6 @@ RECONCILIATION = Default(
             "maxDeprovisionShare": 0.05,
             "minRowShare": 0.9,
             "maxBadRowShare": 0.01,
-            "snapshotPrefix": "snapshots/",
-            "maxSnapshotBytes": 104857600,
         }
     ),
 )

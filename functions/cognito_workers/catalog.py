@@ -296,11 +296,10 @@ PLANNER = PlannerSpec()
 
 @dataclass(frozen=True)
 class ReconcilerSpec:
-    """The reconciler, a function of its own: it reads the pool in pages (never one call per user), diffs it
-    against an HR snapshot and publishes the HR lifecycle events that repair the drift, for the planner."""
+    """The reconciler (cognito_workers/reconcile/): it reads the pool in pages (never one call per user),
+    diffs it against an HR snapshot and publishes the HR lifecycle events that repair the drift, for the
+    planner. A module the operator CLI runs; no function of the stack runs it yet."""
 
-    name: str = "Reconciler"
-    handler_module: str = "cognito_workers.handlers.reconciler"
     event_source: str = "cognito.lifecycle.reconciler"
     # Its reads of the pool and their quota category (Cognito developer guide, "Quotas": UserList).
     reads: Mapping[str, QuotaCategory] = field(
@@ -311,10 +310,6 @@ class ReconcilerSpec:
     )
     completed_detail_type: str = "ReconciliationCompleted"
     held_detail_type: str = "ReconciliationHeld"
-
-    @property
-    def handler(self) -> str:
-        return f"{self.handler_module}.handler"
 
 
 RECONCILER = ReconcilerSpec()

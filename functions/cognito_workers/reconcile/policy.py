@@ -45,12 +45,6 @@ class ReconciliationPolicy(BaseModel):
     max_bad_row_share: Share = Field(
         alias="maxBadRowShare", description="A snapshot with more than this share of bad rows is held."
     )
-    snapshot_prefix: str = Field(
-        alias="snapshotPrefix", description="Where snapshots go in the bucket; other keys are refused."
-    )
-    max_snapshot_bytes: Annotated[int, Field(ge=1)] = Field(
-        alias="maxSnapshotBytes", description="A larger snapshot object is refused."
-    )
 
     @field_validator("unmanaged_username_patterns")
     @classmethod
