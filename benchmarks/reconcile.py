@@ -242,9 +242,11 @@ def _in_child(
         [sys.executable, "-m", "benchmarks.reconcile", "--child", *arguments],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         env=os.environ,
     )
+    if answer.returncode != 0:
+        raise RuntimeError(f"the reconciliation's process failed: {answer.stderr.strip()[-2000:]}")
     return dict(json.loads(answer.stdout.splitlines()[-1]))
 
 
