@@ -1,6 +1,6 @@
 """`python -m benchmarks` (`make bench`): every benchmark, one table, with the machine it ran on."""
 
-from benchmarks import cold_start, drain, emulator, lock_out, memory, mixed_load, per_record
+from benchmarks import cold_start, drain, emulator, lock_out, memory, mixed_load, per_record, reconcile
 from benchmarks.report import describe_machine, render
 
 if __name__ == "__main__":
@@ -15,6 +15,7 @@ if __name__ == "__main__":
                 *lock_out.run(),
                 *mixed_load.run(),
                 *emulator.run(),
+                *reconcile.run(),
             ]
         )
     )

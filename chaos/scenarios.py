@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from chaos import drain_process
 from chaos.faults import FaultInjector, FaultPlan
@@ -50,6 +51,7 @@ from local_aws.deployment import SANDBOX_GROUPS, LocalDeployment, provision
 from local_aws.pipeline import FunctionStats, quiet_local_workers
 from local_aws.roster import Roster, generate_roster, verify_pool
 from local_aws.server import LocalAws, start_local_aws
+from operator_cli.drift import drift_and_reconcile
 from operator_cli.local import pipeline_drain, run_roster
 
 # The local deployment's visibility timeout: a failed record is back on its queue after this.
@@ -73,7 +75,9 @@ class Scenario:
     rates; `shuffled`: the roster's HR events are published in a random order (each carries its
     `sequence`);
     `kills`: the pipeline runs in a process of its own, SIGKILLed `kills` times, `kill_after_seconds`
-    after each start, then restarted to drain."""
+    after each start, then restarted to drain; `reconciled`: after the roster, the pool is drifted by hand
+    and reconciled as the demo does (operator_cli/drift.py), its reads and its repairs under the same
+    faults (the kills again), and the pool must then match the snapshot."""
 
     name: str
     faults: FaultPlan = dataclasses.field(default_factory=FaultPlan)
@@ -82,6 +86,7 @@ class Scenario:
     shuffled: bool = False
     kills: int = 0
     kill_after_seconds: float = 10
+    reconciled: bool = False
 
 
 SCENARIOS = (
@@ -99,7 +104,16 @@ SCENARIOS = (
         FaultPlan(late_copy_share=0.1),
         shuffled=True,
     ),
+    Scenario(
+        "reconciled in a throttling storm: 50% of Cognito calls",
+        FaultPlan(throttle_share=0.5),
+        reconciled=True,
+    ),
+    Scenario("reconciled, the pipeline's process killed mid-batch 3 times", kills=3, reconciled=True),
 )
+# The reconciler's reads retry throttling more than the workers' 3 attempts: a run that gives up is run
+# again whole (SQS redelivers its object-created event), which a storm would make the rule.
+RECONCILER_READS = Config(retries={"mode": "standard", "max_attempts": 10})
 
 
 @dataclass(frozen=True)
@@ -179,9 +193,14 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
             consumer.clients = AwsClients(injector.session(copies_commands=consumer.name == PLANNER.name))
 
         drain = _KillingDrain(deployment, scenario.kills, scenario.kill_after_seconds)
-        outcomes, stats, seconds = run_roster(
-            deployment, roster, drain if scenario.kills else pipeline_drain(deployment, faulty_clients)
-        )
+        faulty_drain = drain if scenario.kills else pipeline_drain(deployment, faulty_clients)
+        outcomes, stats, seconds = run_roster(deployment, roster, faulty_drain)
+        joiners_invited = list(roster.expected)  # the roster's people: a reconciliation invites no one
+        if scenario.reconciled:
+            drain.kills_left = scenario.kills
+            reads = injector.session().client("cognito-idp", config=RECONCILER_READS)
+            expected = drift_and_reconcile(deployment, roster, faulty_drain, reads=reads, outcomes=outcomes)
+            roster = dataclasses.replace(roster, expected=expected)
         # The cause is fixed (faults and quotas off); the operator redrives every DLQ and the pipeline
         # drains again: what a passing cause dead-lettered applies now, poison comes back to the DLQ.
         throttled = sum(aws.quota_report().throttled.values())  # switching quotas off resets the counts
@@ -212,7 +231,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
     dead_letter_bodies = [json.loads(message)["Body"] for message in dead_letters]
     copies = Counter(dead_letter_bodies)
     lost_people = {problem.split(":", 1)[0] for problem in problems}
-    uninvited = [name for name in roster.expected if invitations.get(name, 0) == 0]
+    uninvited = [name for name in joiners_invited if invitations.get(name, 0) == 0]
     twice_applied = [key for key, count in applied.items() if count > 1]
     twice_invited = [name for name, count in invitations.items() if count > 1]
     return ScenarioResult(
@@ -241,24 +260,25 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
 
 
 class _KillingDrain:
-    """Drains with the pipeline in a process of its own. The first time, `kills` processes are started and
-    SIGKILLed `kill_after_seconds` after each start before one is let drain; deliveries count the drained
-    runs only (a killed process reports nothing)."""
+    """Drains with the pipeline in a process of its own. While `kills_left`, that many processes are started
+    and SIGKILLed `kill_after_seconds` after each start before one is let drain (a later drain kills again
+    if `kills_left` is set again); deliveries count the drained runs only (a killed process reports
+    nothing)."""
 
     def __init__(self, deployment: LocalDeployment, kills: int, kill_after_seconds: float) -> None:
         self._deployment = deployment
-        self._kills_left = kills
+        self.kills_left = kills
         self._kill_after_seconds = kill_after_seconds
         self.killed = 0  # kills that landed while the process was still working
 
     def __call__(self) -> FunctionStats:
-        for _ in range(self._kills_left):
+        for _ in range(self.kills_left):
             process = self._start()
             time.sleep(self._kill_after_seconds)
             self.killed += process.poll() is None
             process.send_signal(signal.SIGKILL)
             process.wait()
-        self._kills_left = 0
+        self.kills_left = 0
         process = self._start()
         assert process.stdout is not None
         try:

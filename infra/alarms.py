@@ -98,13 +98,7 @@ class Alarms(Construct):
                 "Deprovisioning hold active: more leavers than leaverThreshold within leaverWindowMinutes."
                 " Their deprovisioning waits: check the HR feed, then release it (docs/deploy.md)."
             ),
-            metric=cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=HOLD_METRIC,
-                dimensions_map={"action": planner.name, "service": SERVICE_NAME},
-                period=cdk.Duration.minutes(5),
-                statistic=cloudwatch.Stats.SUM,
-            ),
+            metric=_planner_metric(HOLD_METRIC, cloudwatch.Stats.SUM),
         )
 
     def watch_lock_out(self, *, slo_seconds: int) -> cloudwatch.Alarm:
@@ -117,13 +111,7 @@ class Alarms(Construct):
                 f"A leaver was disabled and signed out more than {slo_seconds} s after its HR event"
                 " (lockOutSloSeconds): a backlog, throttling or a stalled lock-out step (docs/deploy.md)."
             ),
-            metric=cloudwatch.Metric(
-                namespace=METRICS_NAMESPACE,
-                metric_name=TIME_TO_LOCK_OUT,
-                dimensions_map={"action": PLANNER.name, "service": SERVICE_NAME},
-                period=cdk.Duration.minutes(5),
-                statistic=cloudwatch.Stats.MAXIMUM,
-            ),
+            metric=_planner_metric(TIME_TO_LOCK_OUT, cloudwatch.Stats.MAXIMUM),
             threshold=slo_seconds,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
@@ -153,3 +141,15 @@ class Alarms(Construct):
         )
         alarm.add_alarm_action(self._action)
         return alarm
+
+
+def _planner_metric(name: str, statistic: str) -> cloudwatch.Metric:
+    """One of the planner's EMF metrics over 5 minutes, with the dimensions its metrics carry (action = the
+    planner's name, whichever of its functions emitted it; service = the Powertools service name)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"action": PLANNER.name, "service": SERVICE_NAME},
+        period=cdk.Duration.minutes(5),
+        statistic=statistic,
+    )

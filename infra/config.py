@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER, QuotaCategory
+from cognito_workers.reconcile.policy import ReconciliationPolicy
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
 
 # Cognito quotas that AWS does not raise (Cognito developer guide, "Quotas"): context may lower them (to
@@ -142,6 +143,9 @@ class DeploymentConfig(BaseModel):
     lock_out_lane: bool = Field(alias="lockOutLane")
     # From a leaver's HR event to its user disabled and signed out; slower alarms.
     lock_out_slo_seconds: Annotated[int, Field(ge=1, le=86_400)] = Field(alias="lockOutSloSeconds")
+    reconciliation: Annotated[ReconciliationPolicy, BeforeValidator(_json_text)] = Field(
+        alias="reconciliation"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentConfig:

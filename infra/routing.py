@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, get_args
 
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.contracts import OutcomeType
 
 # The outcome event detail-types of a command, in the contract's order.
@@ -27,7 +27,8 @@ def planner_input_patterns(
 ) -> dict[str, dict[str, Any]]:
     """What reaches the lifecycle planner's queue, by input name:
 
-    - `hr-events`: the HR system's lifecycle events (PLANNER.event_types) from the HR sources;
+    - `hr-events`: the HR system's lifecycle events (PLANNER.event_types) from the HR sources, and the
+      reconciler's, which repair drift with the same events;
     - `step-outcomes`: the outcome events of the planner's own steps (their idempotency keys start with
       PLANNER.step_key_prefix), so that it can sequence a person's next step;
     - `release`: the operator's release of the deprovisioning hold.
@@ -40,19 +41,19 @@ def planner_input_patterns(
     if lock_out_lane:
         step_outcomes["detail"]["action"] = [{"anything-but": list(PLANNER.lock_out_actions)}]
     return {
-        "hr-events": {"source": list(hr_sources), "detail-type": event_types},
+        "hr-events": {"source": [*hr_sources, RECONCILER.event_source], "detail-type": event_types},
         "step-outcomes": step_outcomes,
         "release": {"source": [operator_source], "detail-type": [PLANNER.release_detail_type]},
     }
 
 
 def lock_out_lane_patterns(*, hr_sources: Sequence[str], outcome_source: str) -> dict[str, dict[str, Any]]:
-    """What reaches the planner's lock-out lane, by input name: `leavers` (the HR system's leaver events) and
-    `lock-out-outcomes` (the outcomes of the planner's lock-out steps)."""
+    """What reaches the planner's lock-out lane, by input name: `leavers` (the leaver events of the HR system
+    and of the reconciler) and `lock-out-outcomes` (the outcomes of the planner's lock-out steps)."""
     lock_out_outcomes = _step_outcomes(outcome_source)
     lock_out_outcomes["detail"]["action"] = list(PLANNER.lock_out_actions)
     return {
-        "leavers": {"source": list(hr_sources), "detail-type": [LEAVER]},
+        "leavers": {"source": [*hr_sources, RECONCILER.event_source], "detail-type": [LEAVER]},
         "lock-out-outcomes": lock_out_outcomes,
     }
 

@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cognito_workers.catalog import ACTIONS, PLANNER, ResourceNames
+from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER, ResourceNames
 from infra.alarms import Alarms
 from infra.concurrency import MIN_MAXIMUM_CONCURRENCY, category_budgets
 from infra.config import LOG_RETENTION_DAYS, DeploymentConfig
@@ -77,7 +77,7 @@ class CognitoWorkersStack(cdk.Stack):
             self,
             "Commands",
             bus_name=names.bus,
-            archived_sources=[*config.command_sources, *config.hr_event_sources],
+            archived_sources=[*config.command_sources, *config.hr_event_sources, RECONCILER.event_source],
             archive_retention_days=config.archive_retention_days,
             archive_key=data_key,
             target_max_event_age_seconds=config.rule_target_max_event_age_seconds,

@@ -13,7 +13,11 @@ import aws_cdk as cdk
 from aws_cdk import aws_cognito as cognito
 from constructs import Construct
 
+from cognito_workers.lifecycle.events import EMPLOYEE_ID_ATTRIBUTE
 from infra.nag import acknowledge
+
+# The joiner stores the person's employeeId on the user; reconciliation matches users by it.
+EMPLOYEE_ID_CUSTOM_ATTRIBUTE = EMPLOYEE_ID_ATTRIBUTE.removeprefix("custom:")
 
 
 class ManagedUserPool(Construct):
@@ -70,7 +74,7 @@ class ManagedUserPool(Construct):
             ),
             custom_attributes={
                 name: cognito.StringAttribute(min_len=0, max_len=256, mutable=True)
-                for name in custom_attributes
+                for name in (EMPLOYEE_ID_CUSTOM_ATTRIBUTE, *custom_attributes)
             },
             password_policy=cognito.PasswordPolicy(
                 min_length=12,

@@ -7,8 +7,9 @@ test or a benchmark can read the busiest second of each category.
 At a scale below 1 (a local pipeline slower than Cognito), the stack's budget must pace at the same rates:
 `scaled_rates` gives them as the `quotaOverrides` context of a local deployment (provision(quota_scale=)).
 
-Only the catalog's operations are metered, each in its catalog category; set-up calls (CreateUserPool,
-CreateGroup, ListUsers) are not, so a test's own reads never spend the workers' quota.
+Only the catalog's operations are metered, each in its catalog category: the actions' and the reconciler's
+reads of the pool (ListUsers, ListUsersInGroup); set-up calls (CreateUserPool, CreateGroup, ListGroups) are
+not, so a test's own set-up never spends the workers' quota.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from cognito_workers.catalog import ACTIONS, QuotaCategory
+from cognito_workers.catalog import ACTIONS, RECONCILER, QuotaCategory
+from cognito_workers.pacing import TokenBucket
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 COGNITO_TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-CATEGORY_OF_OPERATION: dict[str, QuotaCategory] = {spec.name: spec.quota for spec in ACTIONS}
+# The actions' operations and the reconciler's reads of the pool.
+CATEGORY_OF_OPERATION: dict[str, QuotaCategory] = {
+    **{spec.name: spec.quota for spec in ACTIONS},
+    **RECONCILER.reads,
+}
 
 
 def scaled_rates(scale: float) -> dict[str, int]:
@@ -36,25 +42,6 @@ def scaled_rates(scale: float) -> dict[str, int]:
     if fractional:
         raise ValueError(f"scale {scale:g}: not a whole number of requests/s for {', '.join(fractional)}")
     return {name: round(rate) for name, rate in rates.items()}
-
-
-class TokenBucket:
-    """`rate` tokens per second, at most `rate` held (a one-second burst). Not thread-safe by itself."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._rate = rate
-        self._clock = clock
-        self._tokens = rate
-        self._refilled_at = clock()
-
-    def take(self) -> bool:
-        now = self._clock()
-        self._tokens = min(self._rate, self._tokens + (now - self._refilled_at) * self._rate)
-        self._refilled_at = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
 
 
 class QuotaEnforcer:

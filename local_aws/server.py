@@ -11,6 +11,8 @@ connection on each turn (docs/benchmarks.md).
 Local tooling routes (JSON over HTTP, under /_local/; `LocalAws` wraps them):
 - POST /_local/devices {"userPoolId", "username", "deviceName"}: a confirmed, remembered device for the
   user; answers {"deviceKey"}, or 404 with {"error", "message"} for an unknown pool or user.
+- POST /_local/users {"userPoolId", "users": [{"username", "attributes", "groups", "enabled"}]}: users put
+  straight into moto's store (a benchmark's set-up only); answers {"seeded"}.
 - GET /_local/delivery-counts: invitations and password-reset codes sent per user (see
   cognito_extensions); DELETE zeroes them.
 - PUT /_local/quotas {"enforced": bool}: switch Cognito's rate quotas on or off (see quotas); GET answers
@@ -123,6 +125,10 @@ class LocalAws:
             "POST", "devices", {"userPoolId": user_pool_id, "username": username, "deviceName": device_name}
         )
         return str(answer["deviceKey"])
+
+    def seed_users(self, user_pool_id: str, users: list[dict[str, Any]]) -> int:
+        """Users put straight into the local pool, for a benchmark's set-up (see cognito_extensions)."""
+        return int(self._tooling("POST", "users", {"userPoolId": user_pool_id, "users": users})["seeded"])
 
     def delivery_counts(self) -> dict[tuple[str, str], DeliveryCounts]:
         """Invitations and password-reset codes sent so far, per (user pool id, username)."""
@@ -262,6 +268,12 @@ def _tooling_answer(
         except JsonRESTError as error:
             return "404 Not Found", {"error": error.error_type, "message": error.message}
         return "200 OK", {"deviceKey": key}
+    if (method, route) == ("POST", "users"):
+        try:
+            seeded = cognito_extensions.seed_users(body["userPoolId"], body["users"])
+        except JsonRESTError as error:
+            return "404 Not Found", {"error": error.error_type, "message": error.message}
+        return "200 OK", {"seeded": seeded}
     if (method, route) == ("GET", "delivery-counts"):
         counts = [
             {

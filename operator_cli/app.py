@@ -67,6 +67,7 @@ class Aws:
         session = self._local_session() if self.is_local else boto3.session.Session()
         self.sqs = session.client("sqs", endpoint_url=self.endpoint_url)
         self.events = session.client("events", endpoint_url=self.endpoint_url)
+        self.cognito = session.client("cognito-idp", endpoint_url=self.endpoint_url)
 
     @staticmethod
     def _local_session() -> boto3.session.Session:
@@ -390,6 +391,13 @@ def _local_command(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    # The reconciler publishes through the workers' batching, whose module loads the Lambda runtime.
+    from operator_cli.reconcile import cmd_reconcile as reconcile
+
+    return reconcile(args)
+
+
 def _aws_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--endpoint-url", help="a local endpoint (default: $AWS_ENDPOINT_URL, else AWS)")
     prefix_help = defaults.PREFIX.help("the deployment's resource prefix")
@@ -494,6 +502,26 @@ def parser() -> argparse.ArgumentParser:
         default=defaults.OPERATOR_SOURCE.value,
         help=defaults.OPERATOR_SOURCE.help("the source the planner's rule takes a release from"),
     )
+
+    reconcile = command(
+        "reconcile", cmd_reconcile, "diff an HR snapshot against the pool; --apply repairs the drift"
+    )
+    reconcile.add_argument("file", help="the HR snapshot: .csv or .jsonl; reports go to reports/ beside it")
+    reconcile.add_argument("--apply", action="store_true", help="publish the repairs (default: a dry run)")
+    reconcile.add_argument("--release", metavar="RUN_ID", help="publish a held run's repairs, after review")
+    reconcile.add_argument("--drift-csv", metavar="PATH", help="also write the per-person drift as CSV")
+    reconcile.add_argument("--user-pool-id", help="the pool (default: the deployment's <prefix>-sandbox)")
+    reconcile.add_argument(
+        "--policy",
+        default=defaults.RECONCILIATION.value,
+        help=defaults.RECONCILIATION.help("what is compared and when a run holds, as JSON"),
+    )
+    reconcile.add_argument(
+        "--outcome-source",
+        default=defaults.OUTCOME_SOURCE.value,
+        help=defaults.OUTCOME_SOURCE.help("the source of ReconciliationCompleted / ReconciliationHeld"),
+    )
+    _output_option(reconcile)
 
     schema = command("schema", cmd_schema, "print the JSON Schema of a contract, or list them", aws=False)
     schema.add_argument("name", nargs="?")

@@ -7,6 +7,7 @@ They are written here, not read from cdk.json: an installed CLI has no cdk.json 
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 
@@ -30,4 +31,19 @@ PREFIX = Default("COGNITO_LIFECYCLE_PREFIX", "cognito-lifecycle")
 STACK_NAME = Default("COGNITO_LIFECYCLE_STACK_NAME", "CognitoLifecycleWorkers")
 HR_SOURCE = Default("COGNITO_LIFECYCLE_HR_SOURCE", "hr.system")
 OPERATOR_SOURCE = Default("COGNITO_LIFECYCLE_OPERATOR_SOURCE", "cognito.lifecycle.operator")
-ALL = (PREFIX, STACK_NAME, HR_SOURCE, OPERATOR_SOURCE)
+OUTCOME_SOURCE = Default("COGNITO_LIFECYCLE_OUTCOME_SOURCE", "cognito.workers")
+RECONCILIATION = Default(
+    "COGNITO_LIFECYCLE_RECONCILIATION",
+    json.dumps(
+        {
+            "managedGroups": ["staff", "engineering", "managers", "contractors"],
+            "unmanagedGroups": ["admins"],
+            "unmanagedUsernamePatterns": ["^admin-", "^svc-"],
+            "fallbackMatch": ["username", "email"],
+            "maxDeprovisionShare": 0.05,
+            "minRowShare": 0.9,
+            "maxBadRowShare": 0.01,
+        }
+    ),
+)
+ALL = (PREFIX, STACK_NAME, HR_SOURCE, OPERATOR_SOURCE, OUTCOME_SOURCE, RECONCILIATION)

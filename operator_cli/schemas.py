@@ -6,11 +6,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from cognito_workers.catalog import ACTIONS
+from cognito_workers.catalog import ACTIONS, RECONCILER
 from cognito_workers.contracts import CommandEnvelope, OutcomeDetail
 from cognito_workers.lifecycle.events import EVENT_TYPES
 from cognito_workers.lifecycle.planner import LifecycleInputAudit
 from cognito_workers.lifecycle.state import PlanAudit
+from cognito_workers.reconcile.run import ReconciliationOutcome
 
 
 def contract_models() -> dict[str, type[BaseModel]]:
@@ -20,6 +21,8 @@ def contract_models() -> dict[str, type[BaseModel]]:
         "PlanEvent": PlanAudit,
         "LifecycleEventRejected": LifecycleInputAudit,
         **{f"HrEvent/{name}": model for name, model in EVENT_TYPES.items()},
+        RECONCILER.completed_detail_type: ReconciliationOutcome,
+        RECONCILER.held_detail_type: ReconciliationOutcome,
         **{f"Params/{spec.name}": spec.params_model for spec in ACTIONS},
     }
 

@@ -72,6 +72,29 @@ def sqs(local_aws: LocalAws) -> Any:
     return boto3.client("sqs")
 
 
+@pytest.fixture(scope="session")
+def reconcile_deployment(local_aws: LocalAws) -> LocalDeployment:
+    """A deployment of the reconciliation tests' own: a reconciliation reads the whole pool, where the other
+    tests' users would be strays. A short prefix: the local AWS names an unnamed rule
+    <stack>-<prefix>-<logical id>, cut at 64 characters, which a longer one makes alike for the planner's."""
+    return provision(local_aws.endpoint_url, local_aws.region, prefix="rec-tests")
+
+
+@pytest.fixture
+def empty_reconcile_pool(reconcile_deployment: LocalDeployment, cognito: Any, sqs: Any) -> str:
+    """The reconciliation deployment's pool, emptied, and no repair of an earlier test left for its planner:
+    each test starts from the users it seeds."""
+    pool_id = reconcile_deployment.user_pool_id
+    for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool_id):
+        for listed in page["Users"]:
+            cognito.admin_delete_user(UserPoolId=pool_id, Username=listed["Username"])
+    url = reconcile_deployment.planner_queue.url
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return pool_id
+
+
 @dataclass
 class Pipeline:
     """Drives one action's real handler the way Lambda's SQS event source does, and reads the outcomes."""
@@ -128,6 +151,10 @@ class Pipeline:
         """Audit events by correlation id (plan events by plan id; unparsable inputs by SQS message id)."""
         self.collect_outcomes()
         return self.outcomes.get(key, [])
+
+    def outcomes_of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        self.collect_outcomes()
+        return [o for found in self.outcomes.values() for o in found if o["detail-type"] == detail_type]
 
     def outcomes_of_message(self, message_id: str) -> list[dict[str, Any]]:
         """Outcome events of one SQS delivery, whatever its correlation id."""

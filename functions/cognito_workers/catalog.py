@@ -33,6 +33,7 @@ class QuotaCategory(Enum):
     USER_RESOURCE_READ = ("UserResourceRead", 50)
     USER_RESOURCE_UPDATE = ("UserResourceUpdate", 25)
     USER_POOL_RESOURCE_UPDATE = ("UserPoolResourceUpdate", 15)
+    USER_LIST = ("UserList", 30)  # ListUsers, ListUsersInGroup: the reconciler's reads
 
     def __init__(self, quota_name: str, requests_per_second: int) -> None:
         self.quota_name = quota_name
@@ -305,6 +306,27 @@ class PlannerSpec:
 
 
 PLANNER = PlannerSpec()
+
+
+@dataclass(frozen=True)
+class ReconcilerSpec:
+    """The reconciler (cognito_workers/reconcile/): it reads the pool in pages (never one call per user),
+    diffs it against an HR snapshot and publishes the HR lifecycle events that repair the drift, for the
+    planner. A module the operator CLI runs; no function of the stack runs it yet."""
+
+    event_source: str = "cognito.lifecycle.reconciler"
+    # Its reads of the pool and their quota category (Cognito developer guide, "Quotas": UserList).
+    reads: Mapping[str, QuotaCategory] = field(
+        default_factory=lambda: {
+            "ListUsers": QuotaCategory.USER_LIST,
+            "ListUsersInGroup": QuotaCategory.USER_LIST,
+        }
+    )
+    completed_detail_type: str = "ReconciliationCompleted"
+    held_detail_type: str = "ReconciliationHeld"
+
+
+RECONCILER = ReconcilerSpec()
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,14 @@ def put_in_batches(
         yield events.put_events(Entries=entries[start : start + _PUT_EVENTS_MAX_ENTRIES])
 
 
+def put_all(events: EventBridgeClient, entries: Sequence[PutEventsRequestEntryTypeDef]) -> None:
+    """Put events on the bus, as many per call as PutEvents takes; an entry the bus refuses is a retryable
+    failure."""
+    for answer in put_in_batches(events, entries):
+        if answer.get("FailedEntryCount"):
+            raise RetryableFailure("EventsNotPublished", str(answer.get("Entries", [])))
+
+
 @dataclass
 class Delivery:
     """One SQS record as it is worked on, filled in as parsing gets further: what is known of it goes into
@@ -245,11 +253,8 @@ class OutcomePublisher:
         }
 
     def put(self, entries: list[PutEventsRequestEntryTypeDef]) -> None:
-        """Put events on the bus, as many per call as PutEvents takes; an entry the bus refuses fails the
-        record, to be retried."""
-        for answer in put_in_batches(self.events(), entries):
-            if answer.get("FailedEntryCount"):
-                raise RetryableFailure("EventsNotPublished", str(answer.get("Entries", [])))
+        """Put events on the bus; an entry the bus refuses fails the record, to be retried."""
+        put_all(self.events(), entries)
 
     def published(self, outcome: str, **log_extra: Any) -> None:
         """Count an audit event that is on the bus, and log it."""

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from benchmarks import cold_start, drain, emulator, memory, mixed_load, per_record
+from benchmarks import cold_start, drain, emulator, memory, mixed_load, per_record, reconcile
 from benchmarks.report import Figure, render
 from cognito_workers.observability import logger
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.bench
 
 # A measured value is a number and its unit. A difference of two timings (the per-record overhead) can come
 # out below zero at smoke size on a busy machine, so the sign is not judged.
-MEASURED = re.compile(r"^-?\d+(\.\d+)? ?(x|%|ms|MB|commands/s|requests/command)(\s|$)")
+MEASURED = re.compile(r"^-?\d+(\.\d+)? ?(x|%|ms|MB|s|calls|commands/s|requests/command)(\s|$)")
 
 
 @pytest.fixture(autouse=True)
@@ -63,8 +63,18 @@ def workers_logging_restored() -> Iterator[None]:
                 "mixed load: quota budget per command",
             ],
         ),
+        (
+            reconcile.run,
+            [
+                "reconciliation: Cognito calls",
+                "reconciliation: time / quota-bound minimum",
+                "reconciler CPU per 1,000 users",
+                "reconciler peak RSS",
+                "time until the pool matches the snapshot",
+            ],
+        ),
     ],
-    ids=["cold_start", "per_record", "memory", "drain", "emulator", "mixed_load"],
+    ids=["cold_start", "per_record", "memory", "drain", "emulator", "mixed_load", "reconcile"],
 )
 def test_benchmark_reports_its_figures_at_smoke_size(
     benchmark: Callable[..., list[Figure]], names: list[str]

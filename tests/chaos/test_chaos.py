@@ -100,6 +100,7 @@ def test_the_secrets_scan_finds_passwords_sessions_and_tokens() -> None:
         "no faults",
         "every command delivered three times",
         "out of order: HR events shuffled, 10% of commands again 8 s late",
+        "reconciled in a throttling storm: 50% of Cognito calls",
     ],
 )
 def test_scenario_holds_its_invariants_at_a_small_size(name: str) -> None:

@@ -84,7 +84,7 @@ def test_publish_refuses_a_file_with_a_bad_event_and_publishes_nothing(
         json.dumps(
             [
                 {"type": "EmployeeOffboarded", "detail": {"employeeId": "E1", "username": "ok"}},
-                {"type": "EmployeeOffboarded", "detail": {"employeeId": "E2"}},
+                {"type": "EmployeeOffboarded", "detail": {"employeeId": "E2", "deleteAfterDays": -1}},
             ]
         ),
     )
@@ -92,7 +92,7 @@ def test_publish_refuses_a_file_with_a_bad_event_and_publishes_nothing(
     code, _, err = cli("publish", str(events))
 
     assert code == EXIT_USAGE
-    assert "event 2: detail.username: Field required" in err
+    assert "event 2: detail.deleteAfterDays: Input should be greater than or equal to 0" in err
     assert take_all(pipeline.sqs, pipeline.deployment.planner_queue.url) == []
 
 
@@ -241,14 +241,21 @@ def test_unknown_functions_and_files_are_usage_errors(cli: Any, tmp_path: Path) 
 def test_schema_lists_and_prints_contracts(cli: Any) -> None:
     code, out, _ = cli("schema")
     assert code == EXIT_OK
-    assert {"CommandEnvelope", "OutcomeEvent", "HrEvent/EmployeeOnboarded", "Params/AdminCreateUser"} <= set(
-        out.split()
-    )
+    assert {
+        "CommandEnvelope",
+        "OutcomeEvent",
+        "HrEvent/EmployeeOnboarded",
+        "Params/AdminCreateUser",
+        "ReconciliationCompleted",
+        "ReconciliationHeld",
+    } <= set(out.split())
 
     code, out, _ = cli("schema", "CommandEnvelope")
     schema = json.loads(out)
     assert schema["required"] == ["params"]
     assert {"action", "idempotencyKey", "correlationId"} <= set(schema["properties"])
+    held = json.loads(cli("schema", "ReconciliationHeld")[1])
+    assert {"runId", "status", "counts", "heldBecause", "cognitoCalls"} <= set(held["properties"])
     assert cli("schema", "Nope")[0] == EXIT_USAGE
 
 

@@ -3,6 +3,7 @@ AWS."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -19,6 +20,8 @@ def test_the_cli_defaults_are_the_stacks_names() -> None:
     assert defaults.STACK_NAME.stack_value == context["stackName"]
     assert defaults.HR_SOURCE.stack_value == context["hrEventSources"][0]
     assert defaults.OPERATOR_SOURCE.stack_value == context["operatorEventSource"]
+    assert defaults.OUTCOME_SOURCE.stack_value == context["outcomeEventSource"]
+    assert json.loads(defaults.RECONCILIATION.stack_value) == context["reconciliation"]
 
 
 def test_the_local_outcomes_queue_is_where_the_cli_looks(deployment: LocalDeployment) -> None:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # What pyproject.toml's packages are built from.
 PACKAGE_SOURCES = ("functions/cognito_workers", "infra", "local_aws", "operator_cli")
 COMMANDS = (
-    *("demo", "serve", "run", "publish", "status", "outcomes", "plan", "release", "schema"),
+    *("demo", "serve", "run", "publish", "status", "outcomes", "plan", "release", "reconcile", "schema"),
     *("dlq", "dlq list", "dlq show", "dlq redrive"),
 )
 
@@ -78,7 +78,7 @@ def test_the_installed_cli_runs_outside_the_checkout(
     for command in COMMANDS:
         helped = cli(*command.split(), "--help")
         assert (helped.returncode, helped.stderr) == (0, ""), command
-    assert "CommandEnvelope" in cli("schema").stdout.split()
+    assert {"CommandEnvelope", "ReconciliationHeld"} <= set(cli("schema").stdout.split())
     assert "Username" in json.loads(cli("schema", "Params/AdminDisableUser").stdout)["required"]
     leaver = tmp_path / "leaver.json"
     detail = {"employeeId": "E1", "username": "ada"}

@@ -391,7 +391,7 @@ EVENT_TIMES = st.one_of(
 def valid_hr_detail(draw: st.DrawFn, detail_type: str) -> dict[str, Any]:
     schema = HR_SCHEMAS[detail_type]
     detail: dict[str, Any] = draw(schema.valid(schema.root))
-    if "username" not in detail and detail_type == "EmployeeOnboarded":
+    if "username" not in detail:
         # The derived username is the lower-cased employeeId, which must be a valid username on its own.
         detail["employeeId"] = draw(st.from_regex(r"[A-Za-z0-9]{1,20}", fullmatch=True))
     return detail

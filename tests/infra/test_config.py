@@ -89,6 +89,14 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
         ({"plannerMaxConcurrency": 1}, "plannerMaxConcurrency"),
         ({"traceAwsCalls": "yes"}, r"traceAwsCalls\n.*must be true or false, not 'yes'"),
         ({"traceAwsCalls": 1}, r"traceAwsCalls\n.*must be true or false, not 1"),
+        (
+            {"reconciliation": {**cdk_json_context()["reconciliation"], "unmanagedUsernamePatterns": ["("]}},
+            "is no regular expression",
+        ),
+        (
+            {"reconciliation": {**cdk_json_context()["reconciliation"], "maxDeprovisionShare": 5}},
+            "maxDeprovision",
+        ),
         ({"actionOverrides": {"LifecyclePlanner": {"functionTimeoutSeconds": 2}}}, "functionTimeoutSeconds"),
     ],
 )

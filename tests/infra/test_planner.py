@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from cognito_workers import observability
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.lifecycle.plans import plan_for
@@ -225,7 +225,8 @@ def test_the_input_patterns_carry_what_the_planner_handles_each_input_once(lane:
     )
     if lane:
         patterns |= lock_out_lane_patterns(hr_sources=["hr"], outcome_source="outcomes")
-    assert sorted(t for p in patterns.values() if p["source"] == ["hr"] for t in p["detail-type"]) == sorted(
+    hr = ["hr", RECONCILER.event_source]  # the reconciler repairs drift with HR events of its own
+    assert sorted(t for p in patterns.values() if p["source"] == hr for t in p["detail-type"]) == sorted(
         EVENT_TYPES
     )
     assert set(patterns["step-outcomes"]["detail-type"]) == STEP_OUTCOMES
@@ -247,16 +248,23 @@ class RecordingEvents:
         return {"FailedEntryCount": 0, "Entries": []}
 
 
-def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_leaver(
-    synthesized: Synthesized, workers: Workers, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given the planner's code, in the environment the stack gives its function
-    env = workers.environment(PLANNER.name)
+def planner_as_deployed(workers: Workers, function: str, monkeypatch: pytest.MonkeyPatch) -> LifecyclePlanner:
+    """The planner's code in the environment the stack gives `function` (one of the planner's), its audit
+    events recorded instead of put on a bus."""
+    env = workers.environment(function)
     monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
     monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
     planner = LifecyclePlanner()
     planner.consumer.settings = settings_from(PlannerSettings, env)
     planner.consumer.clients.events = RecordingEvents()  # type: ignore[assignment]
+    return planner
+
+
+def test_the_hold_alarm_watches_the_metric_the_planner_emits_when_it_holds_a_leaver(
+    synthesized: Synthesized, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the planner's code, in the environment the stack gives its function
+    planner = planner_as_deployed(workers, PLANNER.name, monkeypatch)
     # When a leaver arrives past the threshold, and the planner publishes the sequencer's audit event
     leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-1", "username": "jdoe"})
     plan = plan_for(leaver, plan_id="evt-1", event_time=datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC))
@@ -300,12 +308,7 @@ def test_the_lock_out_slo_alarm_watches_the_time_the_planner_emits_when_a_leaver
     synthesized: Synthesized, workers: Workers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given the planner's code, in the environment the stack gives its lock-out lane
-    env = workers.environment(PLANNER.lock_out_lane_name)
-    monkeypatch.setattr(observability, "SERVICE", env["POWERTOOLS_SERVICE_NAME"])
-    monkeypatch.setattr(observability, "METRICS_NAMESPACE", env["POWERTOOLS_METRICS_NAMESPACE"])
-    planner = LifecyclePlanner()
-    planner.consumer.settings = settings_from(PlannerSettings, env)
-    planner.consumer.clients.events = RecordingEvents()  # type: ignore[assignment]
+    planner = planner_as_deployed(workers, PLANNER.lock_out_lane_name, monkeypatch)
     # When a leaver's lock-out steps are applied 75 s after its HR event
     leaver = parse_lifecycle_event("EmployeeOffboarded", {"employeeId": "E-1", "username": "jdoe"})
     event_time = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)

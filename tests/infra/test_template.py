@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cognito_workers import budget
-from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER
+from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, RECONCILER
 from cognito_workers.observability import TRACE_AWS_CALLS
 from cognito_workers.settings import WorkerSettings
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
@@ -368,10 +368,14 @@ def test_the_bus_archives_commands_for_the_configured_retention(synthesized: Syn
     (archive,) = synthesized.of_type("AWS::Events::Archive").values()
     props = archive["Properties"]
     assert props["RetentionDays"] == synthesized.context["archiveRetentionDays"]
-    # The commands and the HR events, each source once
+    # The commands and the HR events (the reconciler's repairs among them), each source once
     sources = props["EventPattern"]["source"]
     assert len(sources) == len(set(sources))
-    assert set(sources) == {*synthesized.context["commandSources"], *synthesized.context["hrEventSources"]}
+    assert set(sources) == {
+        *synthesized.context["commandSources"],
+        *synthesized.context["hrEventSources"],
+        RECONCILER.event_source,
+    }
     assert ref_target(props["SourceArn"]) in synthesized.of_type("AWS::Events::EventBus")
 
 
@@ -428,7 +432,8 @@ def test_the_sandbox_pool_is_created_only_when_no_pool_is_given(synthesized: Syn
         "DeviceOnlyRememberedOnUserPrompt": False,
     }
     custom = {a["Name"] for a in props["Schema"]}
-    assert custom == set(synthesized.context["sandboxCustomAttributes"])
+    # The joiner stores the person's employeeId on the user (custom:employeeId), beside the sandbox's own.
+    assert custom == {"employeeId", *synthesized.context["sandboxCustomAttributes"]}
     groups = {
         g["Properties"]["GroupName"] for g in synthesized.of_type("AWS::Cognito::UserPoolGroup").values()
     }

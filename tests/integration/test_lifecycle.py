@@ -104,9 +104,29 @@ def test_a_joiner_gets_an_account_and_groups(
 
     lifecycle.run()
 
-    assert user(cognito, deployment, username)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    created = user(cognito, deployment, username)
+    assert created["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert {"Name": "custom:employeeId", "Value": username.upper()} in created["UserAttributes"]
     assert groups_of(cognito, deployment, username) == {"staff", "engineering"}
     assert lifecycle.audits(plan_id) == ["PlanStarted", "PlanCompleted"]
+
+
+def test_a_person_is_their_employee_id_a_leaver_without_username_reaches_the_joiners_user(
+    lifecycle: Lifecycle, cognito: Any, deployment: LocalDeployment, unique: Any
+) -> None:
+    employee_id = unique("E-Only").upper()
+    lifecycle.publish(
+        "EmployeeOnboarded", employeeId=employee_id, email="e.only@example.com", sendInvitation=False
+    )
+    lifecycle.run()
+    assert user(cognito, deployment, employee_id.lower())["Enabled"] is True
+
+    plan_id = lifecycle.publish("EmployeeOffboarded", employeeId=employee_id, deleteAfterDays=0)
+    lifecycle.run()
+
+    with pytest.raises(ClientError, match="UserNotFoundException"):
+        user(cognito, deployment, employee_id.lower())
+    assert lifecycle.audits(plan_id) == ["PlanStarted", "LeaverLockedOut", "PlanCompleted"]
 
 
 def test_a_mover_converges_groups_and_attributes(

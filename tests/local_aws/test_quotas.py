@@ -14,7 +14,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cognito_workers.catalog import QuotaCategory
-from local_aws.quotas import TokenBucket, scaled_rates
+from cognito_workers.pacing import TokenBucket
+from local_aws.quotas import scaled_rates
 from local_aws.server import LocalAws, LocalToolingError
 
 USER_UPDATE_RATE = QuotaCategory.USER_UPDATE.requests_per_second
@@ -109,11 +110,13 @@ def test_each_category_has_a_bucket_of_its_own_and_set_up_calls_are_not_metered(
     pool_id, username = user
 
     cognito_without_retries.admin_get_user(UserPoolId=pool_id, Username=username)  # UserRead
-    cognito_without_retries.list_users(UserPoolId=pool_id)  # not a catalog operation
+    cognito_without_retries.list_users(UserPoolId=pool_id)  # UserList: the reconciler's read
+    cognito_without_retries.list_groups(UserPoolId=pool_id)  # set-up, not metered
 
     report = enforced.quota_report()
     assert report.allowed["UserRead"] == 1
-    assert set(report.allowed) == {"UserUpdate", "UserRead"}
+    assert report.allowed["UserList"] == 1
+    assert set(report.allowed) == {"UserUpdate", "UserRead", "UserList"}
 
 
 def test_throttling_answer_matches_botocore_error_shape(enforced: LocalAws, user: tuple[str, str]) -> None:
@@ -193,6 +196,7 @@ def test_scaled_rates_are_the_budgets_quota_overrides_at_the_local_scale() -> No
         "UserResourceRead": 10,
         "UserResourceUpdate": 5,
         "UserPoolResourceUpdate": 3,
+        "UserList": 6,
     }
     # the budget books whole calls: a scale that leaves a fraction is refused, naming the categories
     with pytest.raises(ValueError, match="UserPoolResourceUpdate, UserResourceUpdate, UserUpdate"):

@@ -89,7 +89,7 @@ def test_the_template_gives_each_worker_the_budget_table_and_its_categorys_scale
     assert paced.worker_settings("AdminCreateUser").quota_requests_per_second == 10
 
 
-def test_several_functions_of_a_category_never_exceed_its_rate_in_any_second(
+def test_several_functions_of_a_category_are_never_throttled_and_keep_to_its_rate(
     paced: LocalDeployment, quotas_enforced: LocalAws, cognito: Any, sqs: Any
 ) -> None:
     # Given users, then commands of three UserUpdate actions waiting on their queues at once
@@ -111,10 +111,13 @@ def test_several_functions_of_a_category_never_exceed_its_rate_in_any_second(
     # When their functions drain them together, each at the concurrency the template gives it
     LocalPipeline([action_function(paced, action) for action in LOADED]).drain(timeout_s=180)
 
-    # Then every command reached Cognito, and no second let through more than the category's rate
+    # Then every command reached Cognito, none was throttled, and no second of the server's clock let through
+    # more than the category's rate, give or take the one call a busy machine delays past its second's end
+    # (the budget spreads a second's calls over it, booked on the caller's clock)
     report = quotas_enforced.quota_report()
     assert report.allowed["UserUpdate"] == len(LOADED) * USERS
-    assert report.busiest_second("UserUpdate") <= USER_UPDATE_RATE
+    assert report.throttled["UserUpdate"] == 0
+    assert report.busiest_second("UserUpdate") <= USER_UPDATE_RATE + 1
     for username in usernames:
         assert cognito.admin_get_user(UserPoolId=paced.user_pool_id, Username=username)["Enabled"] is False
 

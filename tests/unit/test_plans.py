@@ -42,10 +42,24 @@ def test_a_joiner_is_created_then_added_to_each_group() -> None:
     (command,) = create.commands
     assert command.params["Username"] == "e042"  # derived: the employeeId, lower-cased
     assert command.params["MessageAction"] == "SUPPRESS"
+    assert {"Name": "custom:employeeId", "Value": "E042"} in command.params["UserAttributes"]
     assert {"Name": "custom:department", "Value": "R&D"} in command.params["UserAttributes"]
     assert {"Name": "locale", "Value": "en-GB"} in command.params["UserAttributes"]
     assert {"Name": "given_name", "Value": "Ada"} in command.params["UserAttributes"]
     assert [c.params["GroupName"] for c in groups.commands] == ["staff", "engineering"]
+
+
+@pytest.mark.parametrize(
+    ("detail_type", "detail"),
+    [("EmployeeUpdated", {"groups": []}), ("EmployeeOffboarded", {}), ("EmployeeRehired", {})],
+)
+def test_every_hr_event_without_username_reaches_the_user_the_joiner_derived(
+    detail_type: str, detail: dict[str, Any]
+) -> None:
+    plan = planned(detail_type, employeeId="E042", **detail)
+
+    assert plan.username == "e042"
+    assert {c.params["Username"] for stage in plan.stages for c in stage.commands} == {"e042"}
 
 
 def test_an_invitation_is_sent_by_email_when_asked() -> None:
@@ -166,6 +180,11 @@ def test_every_planned_command_is_valid_for_its_action() -> None:
             "EmployeeOnboarded",
             {"employeeId": "a b", "email": "a@b.co", "sendInvitation": True},
             "detail.employeeId",
+        ),
+        (
+            "EmployeeOffboarded",
+            {"employeeId": "a b"},
+            "detail.employeeId: cannot serve as a username; give detail.username",
         ),
         (
             "EmployeeOffboarded",

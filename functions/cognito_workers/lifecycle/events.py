@@ -13,6 +13,8 @@ from cognito_workers.errors import CommandRejected, describe_validation_error
 from cognito_workers.params import AttributeNameType, AttributeValueType, GroupNameType, UsernameType
 
 DEFAULT_DELETE_AFTER_DAYS = 30
+# Where the joiner stores the person's employeeId on the user: reconciliation matches users by it.
+EMPLOYEE_ID_ATTRIBUTE = "custom:employeeId"
 
 # Cognito's standard attributes; any other name an HR event gives is a custom attribute.
 STANDARD_ATTRIBUTES = frozenset(
@@ -37,8 +39,20 @@ class HrEvent(BaseModel):
 
     employee_id: Token = Field(
         alias="employeeId",
-        description="The HR system's id of the employee; an EmployeeOnboarded without `username` takes "
-        "its username from it.",
+        description="The HR system's id of the employee: who the person is. The joiner stores it on the "
+        "user (`custom:employeeId`); an event without `username` takes its username from it.",
+    )
+    username: UsernameType | None = Field(
+        default=None,
+        description="The Cognito username. Default: the employeeId, lower-cased, as the joiner derived it "
+        "(the event is rejected if that is no valid username).",
+    )
+    event_id: Token | None = Field(
+        default=None,
+        alias="eventId",
+        description="The producer's own id of the event, in place of EventBridge's: the id of its plan, so "
+        "that an event published again with the same id is planned once (the reconciler derives it from "
+        "the snapshot and the person). Default: the EventBridge event id.",
     )
     sequence: int | None = Field(
         default=None,
@@ -54,9 +68,17 @@ class HrEvent(BaseModel):
         description="`true`: publish the plan (`PlanComputed`) and apply nothing.",
     )
 
+    @property
+    def cognito_username(self) -> str:
+        return self.username or derived_username(self.employee_id)
+
+
+def derived_username(employee_id: str) -> str:
+    """The documented rule for an event without `username`: the employeeId, lower-cased."""
+    return employee_id.lower()
+
 
 _KIND_DESCRIPTION = "If given, must be the event's detail-type."
-_USERNAME_DESCRIPTION = "The Cognito username of the employee."
 _ATTRIBUTE_NAMES = "Cognito's standard attribute names as they are, any other name as `custom:<name>`"
 
 
@@ -64,11 +86,6 @@ class EmployeeOnboarded(HrEvent):
     """A joiner: AdminCreateUser, then AdminAddUserToGroup for each group."""
 
     kind: Literal["EmployeeOnboarded"] = Field(default="EmployeeOnboarded", description=_KIND_DESCRIPTION)
-    username: UsernameType | None = Field(
-        default=None,
-        description="The Cognito username. Default: the employeeId, lower-cased (the event is rejected if "
-        "that is no valid username).",
-    )
     email: Email = Field(description="The `email` attribute, set as verified (`email_verified`).")
     phone_number: PhoneNumber | None = Field(
         default=None, alias="phoneNumber", description="The `phone_number` attribute, in E.164 form."
@@ -93,15 +110,25 @@ class EmployeeOnboarded(HrEvent):
     )
 
     @property
-    def cognito_username(self) -> str:
-        return self.username or self.employee_id.lower()
+    def user_attributes(self) -> dict[str, str]:
+        """The user's attributes as Cognito names them, those the event gives: what the joiner creates the
+        user with, and what reconciliation compares a user with."""
+        attributes = {
+            "email": self.email,
+            "email_verified": "true",
+            "phone_number": self.phone_number,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            **{cognito_attribute(name): value for name, value in self.attributes.items()},
+            EMPLOYEE_ID_ATTRIBUTE: self.employee_id,  # how reconciliation finds the person's user
+        }
+        return {name: value for name, value in attributes.items() if value is not None}
 
 
 class EmployeeUpdated(HrEvent):
     """A mover: the attributes it gives are set or deleted, then the user's groups become the set it gives."""
 
     kind: Literal["EmployeeUpdated"] = Field(default="EmployeeUpdated", description=_KIND_DESCRIPTION)
-    username: UsernameType = Field(description=_USERNAME_DESCRIPTION)
     groups: list[GroupNameType] | None = Field(
         default=None,
         description="Every group the user is to be in: the others are left, the missing ones joined. "
@@ -113,16 +140,11 @@ class EmployeeUpdated(HrEvent):
         "Omitted: the attributes are unchanged.",
     )
 
-    @property
-    def cognito_username(self) -> str:
-        return self.username
-
 
 class EmployeeOffboarded(HrEvent):
     """A leaver: the user is disabled, signed out, its devices forgotten and its groups left, then deleted."""
 
     kind: Literal["EmployeeOffboarded"] = Field(default="EmployeeOffboarded", description=_KIND_DESCRIPTION)
-    username: UsernameType = Field(description=_USERNAME_DESCRIPTION)
     delete_after_days: int = Field(
         default=DEFAULT_DELETE_AFTER_DAYS,
         ge=0,
@@ -131,10 +153,6 @@ class EmployeeOffboarded(HrEvent):
         description="Days after the event's time at which the user is deleted (an EventBridge Scheduler "
         "schedule, cancelled by a rehire); `0`: deleted at once, as the plan's last step.",
     )
-
-    @property
-    def cognito_username(self) -> str:
-        return self.username
 
 
 class EmployeeRehired(EmployeeUpdated):
@@ -161,7 +179,7 @@ def parse_lifecycle_event(detail_type: str, detail: object) -> LifecycleEvent:
     except ValidationError as error:
         raise CommandRejected("InvalidEvent", describe_validation_error(error, "detail")) from None
     assert isinstance(event, EmployeeOnboarded | EmployeeUpdated | EmployeeOffboarded | EmployeeRehired)
-    if isinstance(event, EmployeeOnboarded) and event.username is None:
+    if event.username is None:
         _check_derived_username(event.cognito_username)
     for name in getattr(event, "attributes", None) or {}:
         _check_attribute_name(cognito_attribute(name))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import OutcomeError
 from cognito_workers.errors import CommandRejected, RetryableFailure
@@ -112,8 +112,14 @@ class LifecyclePlanner:
     def _plan(self, delivery: Delivery, event: dict[str, Any]) -> None:
         delivery.identify(username=event["detail"].get("username"), correlation_id=event["id"])
         lifecycle_event = parse_lifecycle_event(event["detail-type"], event["detail"])
-        plan = plan_for(lifecycle_event, plan_id=event["id"], event_time=_event_time(event))
-        delivery.identify(username=plan.username)
+        plan_id = lifecycle_event.event_id or event["id"]
+        plan = plan_for(
+            lifecycle_event,
+            plan_id=plan_id,
+            event_time=_event_time(event),
+            repair=event.get("source") == RECONCILER.event_source,
+        )
+        delivery.identify(username=plan.username, correlation_id=plan_id)
         if lifecycle_event.dry_run:
             self.consumer.outcomes.publish(
                 "PlanComputed", audit(plan, stages=[stage.describe() for stage in plan.stages])

@@ -84,6 +84,11 @@ class Plan(BaseModel):
     sequence: int | None
     event_time: datetime.datetime
     stages: tuple[Stage, ...]
+    repair: bool = Field(
+        default=False,
+        description="A reconciliation's repair: it states the pool as the HR snapshot wants it at its time, "
+        "so it is stale only if a plan of a later event already started, whatever the sequences.",
+    )
 
     @property
     def is_leaver(self) -> bool:
@@ -116,7 +121,9 @@ class Plan(BaseModel):
         return self.order_key < other.order_key
 
 
-def plan_for(event: LifecycleEvent, *, plan_id: str, event_time: datetime.datetime) -> Plan:
+def plan_for(
+    event: LifecycleEvent, *, plan_id: str, event_time: datetime.datetime, repair: bool = False
+) -> Plan:
     username = event.cognito_username
     builder = _StageBuilder(plan_id, username)
     if isinstance(event, EmployeeOnboarded):
@@ -136,6 +143,7 @@ def plan_for(event: LifecycleEvent, *, plan_id: str, event_time: datetime.dateti
         sequence=event.sequence,
         event_time=event_time,
         stages=tuple(stages),
+        repair=repair,
     )
 
 
@@ -176,18 +184,8 @@ def expand(stage: Stage, result: dict[str, Any], *, plan: Plan, stage_index: int
 
 
 def _joiner(builder: _StageBuilder, event: EmployeeOnboarded) -> list[Stage]:
-    attributes = {
-        "email": event.email,
-        "email_verified": "true",
-        "phone_number": event.phone_number,
-        "given_name": event.given_name,
-        "family_name": event.family_name,
-        **{cognito_attribute(name): value for name, value in event.attributes.items()},
-    }
     create: dict[str, Any] = {
-        "UserAttributes": [
-            {"Name": name, "Value": value} for name, value in attributes.items() if value is not None
-        ]
+        "UserAttributes": [{"Name": name, "Value": value} for name, value in event.user_attributes.items()]
     }
     if event.send_invitation:
         create["DesiredDeliveryMediums"] = ["EMAIL"]

@@ -227,13 +227,17 @@ Admission = Literal["start", "queue", "stale"]
 def admission(state: PersonState, plan: Plan) -> Admission:
     """The one rule of what an HR event's plan does: start now, wait its turn, or be skipped as stale.
 
-    Stale: older than the last started plan. A joiner of a person no joiner has started for is never stale
-    while another plan runs or waits for it: that plan may be the one needing it (a late joiner). It waits
-    while a plan runs or is held, and so does any other plan while a joiner is awaited."""
+    Stale: older than the last started plan (a reconciliation's repair: older than that plan's event). A
+    joiner of a person no joiner has started for is never stale while another plan runs or waits for it:
+    that plan may be the one needing it (a late joiner). It waits while a plan runs or is held, and so does
+    any other plan while a joiner is awaited."""
     late_joiner = plan.is_joiner and not state.onboarded and state.phase is not Phase.IDLE
     last = state.last_started
-    if last is not None and plan.precedes(last) and not late_joiner:
-        return "stale"
+    if last is not None and not late_joiner:
+        # A repair carries no HR sequence: it is older only than a plan whose event came after it.
+        stale = plan.event_time < last.event_time if plan.repair else plan.precedes(last)
+        if stale:
+            return "stale"
     if state.phase in {Phase.RUNNING, Phase.HELD}:
         return "queue"
     if state.phase is Phase.AWAITING_JOINER and not plan.is_joiner:
