@@ -143,11 +143,15 @@ class ScenarioResult:
         )
 
 
-def run_in_own_process(index: int, joiners: int) -> ScenarioResult:
+def run_in_own_process(
+    index: int, joiners: int, *, batching_window_seconds: int | None = None
+) -> ScenarioResult:
     """SCENARIOS[index] in a fresh Python process, as a fresh set of Lambda environments: nothing a handler
-    module keeps (clients, settings) carries over from one scenario's local AWS to the next."""
+    module keeps (clients, settings) carries over from one scenario's local AWS to the next.
+    `batching_window_seconds` replaces the stack's batching windows (the small runs of `make test`)."""
+    window = [] if batching_window_seconds is None else [str(batching_window_seconds)]
     answer = subprocess.run(
-        [sys.executable, "-m", "chaos.scenarios", str(index), str(joiners)],
+        [sys.executable, "-m", "chaos.scenarios", str(index), str(joiners), *window],
         capture_output=True,
         text=True,
         check=True,
@@ -156,7 +160,9 @@ def run_in_own_process(index: int, joiners: int) -> ScenarioResult:
     return ScenarioResult(**{**fields, "findings": tuple(fields["findings"])})
 
 
-def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario, joiners: int, seed: int = 7, *, batching_window_seconds: int | None = None
+) -> ScenarioResult:
     quiet_local_workers("DEBUG")  # every line the workers can log is scanned for secrets
     roster = _every_joiner_invited(generate_roster(joiners, groups=SANDBOX_GROUPS, seed=seed))
     if scenario.shuffled:
@@ -171,6 +177,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
                 aws.region,
                 visibility_timeout_seconds=drain_process.VISIBILITY_TIMEOUT_SECONDS,
                 function_timeout_seconds=drain_process.FUNCTION_TIMEOUT_SECONDS,
+                batching_window_seconds=batching_window_seconds,
             )
             if scenario.kills
             else provision(
@@ -179,6 +186,7 @@ def run_scenario(scenario: Scenario, joiners: int, seed: int = 7) -> ScenarioRes
                 # the budget paces at the rates the local server enforces
                 quota_scale=scenario.quota_scale if scenario.enforce_quotas else None,
                 visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
+                batching_window_seconds=batching_window_seconds,
             )
         )
         injector = FaultInjector(
@@ -421,5 +429,6 @@ def _table_items(deployment: LocalDeployment) -> list[str]:
 
 
 if __name__ == "__main__":
-    result = run_scenario(SCENARIOS[int(sys.argv[1])], int(sys.argv[2]))
+    window = int(sys.argv[3]) if len(sys.argv) > 3 else None
+    result = run_scenario(SCENARIOS[int(sys.argv[1])], int(sys.argv[2]), batching_window_seconds=window)
     print(json.dumps(dataclasses.asdict(result)))

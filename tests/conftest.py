@@ -76,8 +76,9 @@ def sqs(local_aws: LocalAws) -> Any:
 def reconcile_deployment(local_aws: LocalAws) -> LocalDeployment:
     """A deployment of the reconciliation tests' own: a reconciliation reads the whole pool, where the other
     tests' users would be strays. A short prefix: the local AWS names an unnamed rule
-    <stack>-<prefix>-<logical id>, cut at 64 characters, which a longer one makes alike for the planner's."""
-    return provision(local_aws.endpoint_url, local_aws.region, prefix="rec-tests")
+    <stack>-<prefix>-<logical id>, cut at 64 characters, which a longer one makes alike for the planner's.
+    Without the stack's batching windows: the tests drive whole rosters through it and check end states."""
+    return provision(local_aws.endpoint_url, local_aws.region, prefix="rec-tests", batching_window_seconds=0)
 
 
 @pytest.fixture
@@ -88,10 +89,11 @@ def empty_reconcile_pool(reconcile_deployment: LocalDeployment, cognito: Any, sq
     for page in cognito.get_paginator("list_users").paginate(UserPoolId=pool_id):
         for listed in page["Users"]:
             cognito.admin_delete_user(UserPoolId=pool_id, Username=listed["Username"])
-    url = reconcile_deployment.planner_queue.url
-    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in messages:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    for function in reconcile_deployment.planner_functions:  # the planner's queue and its lock-out lane's
+        url = function.queue.url
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return pool_id
 
 
