@@ -28,7 +28,7 @@ import boto3
 from benchmarks.report import Figure, describe_machine, render
 from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER
 from cognito_workers.lifecycle.state import LOCKED_OUT
-from local_aws.deployment import LocalDeployment, provision
+from local_aws.deployment import HR_SOURCE, LocalDeployment, provision
 from local_aws.pipeline import LocalPipeline, quiet_local_workers
 from local_aws.server import start_local_aws
 from operator_cli.app import put_events_in_batches
@@ -39,15 +39,12 @@ JOINERS = 10_000
 LEAVERS = 50
 QUOTA_SCALE = 0.4  # whole requests per second in every category, binding before the emulator
 GOAL_P99_SECONDS = 5.0
-HR_SOURCE = "hr.system"
 VISIBILITY_TIMEOUT_SECONDS = 5
 TIME_LIMIT_SECONDS = {True: 300.0, False: 120.0}  # by lane: without it, the leavers wait for the backlog
 
 
 @dataclass(frozen=True)
 class LockOutRun:
-    lane: bool
-    joiners: int
     seconds: tuple[float, ...]  # per leaver; the time limit for those not locked out within it
     locked_out: int
     time_limit: float
@@ -85,9 +82,7 @@ def lock_out_under_backlog(*, lane: bool, joiners: int, leavers: int) -> LockOut
             pipeline.stop()
     limit = TIME_LIMIT_SECONDS[lane]
     seconds = tuple(locked_out.get(plan_id, limit) for plan_id in published)
-    return LockOutRun(
-        lane=lane, joiners=joiners, seconds=seconds, locked_out=len(locked_out), time_limit=limit
-    )
+    return LockOutRun(seconds=seconds, locked_out=len(locked_out), time_limit=limit)
 
 
 def _existing_users(deployment: LocalDeployment, count: int) -> list[str]:
