@@ -8,12 +8,15 @@ iam_check.py compares the record with the roles the template grants.
 
 - The principal is the access key id of the request's SigV4 credential scope; the service is its service.
 - The operation is the X-Amz-Target's (JSON protocols), the form's Action (query protocol), or the one
-  whose method and request URI match (REST protocols, found in botocore's service model).
+  whose method, request URI, query keys and required headers match (REST protocols, found in botocore's
+  service model; the one asking the most, as GET /{Bucket}?list-type=2 is ListObjectsV2, not ListObjects,
+  and a PUT with x-amz-copy-source is CopyObject, not PutObject).
 - The IAM action is `<service>:<operation>`, except that SQS's batch operations are authorized as their
-  single-message actions (DeleteMessageBatch as sqs:DeleteMessage), as SQS does.
-- The resource is the ARN the request names (a pool, table, queue, bus or schedule); "*" for operations
-  on no resource. CreateSchedule also passes its target's role to EventBridge Scheduler: it records
-  iam:PassRole on that role.
+  single-message actions (DeleteMessageBatch as sqs:DeleteMessage), as SQS does, and S3's operations as
+  the actions S3 authorizes them as (ListObjectsV2 as s3:ListBucket, HeadObject as s3:GetObject).
+- The resource is the ARN the request names (a pool, table, queue, bus, schedule, bucket or object); "*"
+  for operations on no resource. CreateSchedule also passes its target's role to EventBridge Scheduler:
+  it records iam:PassRole on that role.
 """
 
 from __future__ import annotations
@@ -40,6 +43,13 @@ _BATCH_ACTIONS = {
     "DeleteMessageBatch": "DeleteMessage",
     "SendMessageBatch": "SendMessage",
     "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+# S3 operations authorized under another action's name (S3 user guide, "Policy actions for Amazon S3").
+_S3_ACTIONS = {
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "HeadBucket": "ListBucket",
+    "HeadObject": "GetObject",
 }
 
 
@@ -88,6 +98,13 @@ def _resources(request: _Request) -> Iterator[tuple[str, str, tuple[str, str]]]:
                 _bus_arn(request, entry.get("EventBusName") or "default"),
                 ("events:source", entry.get("Source", "")),
             )
+    elif request.service == "s3" and "Bucket" in request.path_parameters:
+        bucket, key = request.path_parameters["Bucket"], request.path_parameters.get("Key")
+        yield (
+            _S3_ACTIONS.get(operation, operation),
+            f"arn:aws:s3:::{bucket}" if key is None else f"arn:aws:s3:::{bucket}/{key}",
+            _NO_CONDITION,
+        )
     elif request.service == "scheduler" and "Name" in request.path_parameters and "Group" not in operation:
         group = body.get("GroupName") or "default"
         yield (
@@ -101,19 +118,52 @@ def _resources(request: _Request) -> Iterator[tuple[str, str, tuple[str, str]]]:
         yield operation, "*", _NO_CONDITION
 
 
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    path: re.Pattern[str]
+    # What a request of the operation must carry beyond its path: the query keys its request URI sets
+    # (list-type of ?list-type=2) or its required members ask, and the headers they ask (CopyObject's
+    # x-amz-copy-source, as WSGI names it: HTTP_X_AMZ_COPY_SOURCE).
+    query_keys: frozenset[str]
+    headers: frozenset[str]
+    operation: str
+
+    @property
+    def specificity(self) -> int:
+        return len(self.query_keys) + len(self.headers)
+
+
 @functools.cache
-def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], str]]:
-    """(method, URI pattern, operation) of the service's REST operations, from botocore's model."""
+def _rest_routes(service: str) -> list[_Route]:
+    """The service's REST operations, from botocore's model."""
     model = botocore.session.get_session().get_service_model(service)
     routes = []
     for name in model.operation_names:
         http = model.operation_model(name).http
-        path = http["requestUri"].split("?", 1)[0]
-        parts = re.split(r"\{(\w+)\+?\}", path)  # literal, name, literal, name, ...
+        path, _, query = http["requestUri"].partition("?")
+        parts = re.split(r"\{(\w+\+?)\}", path)  # literal, label, literal, label, ...
         pattern = "".join(
-            re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts)
+            re.escape(part)
+            if index % 2 == 0
+            else f"(?P<{part[:-1]}>.+)"  # a greedy label ({Key+}) spans slashes
+            if part.endswith("+")
+            else f"(?P<{part}>[^/]+)"
+            for index, part in enumerate(parts)
         )
-        routes.append((http["method"], re.compile(f"^{pattern}$"), name))
+        keys = {key for key, _ in urllib.parse.parse_qsl(query, keep_blank_values=True)}
+        headers = set()
+        input_shape = model.operation_model(name).input_shape
+        members = input_shape.members if input_shape else {}
+        for member in input_shape.required_members if input_shape else ():
+            serialization = members[member].serialization
+            if serialization.get("location") == "querystring":
+                keys.add(serialization["name"])
+            elif serialization.get("location") == "header":
+                headers.add("HTTP_" + serialization["name"].upper().replace("-", "_"))
+        routes.append(
+            _Route(http["method"], re.compile(f"^{pattern}$"), frozenset(keys), frozenset(headers), name)
+        )
     return routes
 
 
@@ -128,12 +178,21 @@ def _parse(environ: dict[str, Any], raw: bytes, *, region: str, service: str) ->
         operation, body = form.get("Action", "Unknown"), form
     else:
         path = urllib.parse.unquote(environ.get("PATH_INFO", "/"))
-        matches = [
-            (name, match.groupdict())
-            for method, pattern, name in _rest_routes(service)
-            if method == environ["REQUEST_METHOD"] and (match := pattern.match(path))
-        ]
-        operation, path_parameters = matches[0] if matches else ("Unknown", {})
+        query_keys = {
+            key for key, _ in urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        }
+        matches = sorted(
+            (
+                (route, match.groupdict())
+                for route in _rest_routes(service)
+                if route.method == environ["REQUEST_METHOD"]
+                and route.query_keys <= query_keys
+                and route.headers <= environ.keys()
+                and (match := route.path.match(path))
+            ),
+            key=lambda matched: -matched[0].specificity,
+        )
+        operation, path_parameters = (matches[0][0].operation, matches[0][1]) if matches else ("Unknown", {})
         body = json.loads(raw) if raw.strip().startswith(b"{") else {}
     return _Request(region, service, operation, body, path_parameters)
 
