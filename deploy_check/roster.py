@@ -110,7 +110,13 @@ def roster_settled(poison_message_ids: set[str]) -> Callable[[list[Event]], bool
 
 
 def outcome_checks(events: list[Event], poison_message_ids: set[str]) -> list[Check]:
-    plan_endings = Counter(event["detail-type"] for event in events if event["detail-type"] in PLAN_ENDINGS)
+    # Plans, not audit events: one plan's audit may arrive twice (the planner publishes a transition's
+    # outbox again when the invocation that published it did not clear it; queues deliver at least once).
+    plan_endings = Counter(
+        kind
+        for kind, _ in {(e["detail-type"], e["detail"].get("planId")) for e in events}
+        if kind in PLAN_ENDINGS
+    )
     rejections = [event for event in events if event["detail-type"] == "LifecycleEventRejected"]
     poison = Counter(
         event["detail-type"] for event in events if event["detail"].get("messageId") in poison_message_ids
