@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 
 from cognito_workers.catalog import ACTIONS
+from cognito_workers.observability import logger
 from local_aws.iam_check import FunctionAccess, access_after_the_tour_and_a_roster
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -18,8 +19,14 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, FunctionAccess]:
-    with mock.patch.dict(os.environ):  # the run's local AWS is exported while it runs, then forgotten
-        return {access.function: access for access in access_after_the_tour_and_a_roster()}
+    # The run's local AWS is exported while it runs, and the workers quieted (quiet_local_workers); both are
+    # undone after, for the tests that run next in this process.
+    level = logger.log_level
+    with mock.patch.dict(os.environ):
+        try:
+            return {access.function: access for access in access_after_the_tour_and_a_roster()}
+        finally:
+            logger.setLevel(level)
 
 
 def test_every_call_a_function_made_is_allowed_by_its_role(report: dict[str, FunctionAccess]) -> None:
@@ -41,7 +48,7 @@ def test_the_readme_table_lists_every_function_with_what_its_role_grants(
 ) -> None:
     table = README.read_text().split("<!-- iam-table -->")[1].split("<!-- /iam-table -->")[0]
     rows = {
-        cells[0]: set(re.findall(r"[a-z-]+:[A-Za-z*]+", " ".join(cells[1:])))
+        cells[0]: set(re.findall(r"[a-z0-9-]+:[A-Za-z*]+", " ".join(cells[1:])))
         for line in table.splitlines()
         if line.startswith("| ") and not line.startswith("| function")
         for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
