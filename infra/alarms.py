@@ -1,5 +1,5 @@
-"""Alarms to an encrypted SNS topic: every DLQ's depth, every queue consumer's errors and throttles, and the
-planner's deprovisioning hold and its lock-out SLO.
+"""Alarms to an encrypted SNS topic: every DLQ's depth, every queue consumer's errors and throttles, the
+planner's deprovisioning hold and its lock-out SLO, and a reconciliation held by its safety check.
 
 A message in a DLQ is an input given up on (permanently rejected, retries exhausted, or undeliverable by
 EventBridge): someone has to look at it, so one message is enough. The consumers catch their records'
@@ -19,7 +19,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.lifecycle.state import TIME_TO_LOCK_OUT
 from infra.consumer import METRICS_NAMESPACE, SERVICE_NAME, QueueFedFunction
 
@@ -116,6 +116,20 @@ class Alarms(Construct):
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
 
+    def watch_held_reconciliation(self) -> cloudwatch.Alarm:
+        """At least one reconciliation held by its safety check in 5 minutes: the reconciler's
+        ReconciliationHeld count (a metric named like the audit event, as every consumer counts them)."""
+        return self._alarm(
+            "ReconciliationHeld",
+            name=f"{self._prefix}-reconciliation-held",
+            description=(
+                "A reconciliation was held by its safety check: it would deprovision too many users, or the"
+                " snapshot is too short or has too many bad rows. Nothing was applied: review its report,"
+                " then release it or put a corrected snapshot (docs/deploy.md)."
+            ),
+            metric=_consumer_metric(RECONCILER.name, RECONCILER.held_detail_type, cloudwatch.Stats.SUM),
+        )
+
     def _alarm(
         self,
         construct_id: str,
@@ -144,12 +158,18 @@ class Alarms(Construct):
 
 
 def _planner_metric(name: str, statistic: str) -> cloudwatch.Metric:
-    """One of the planner's EMF metrics over 5 minutes, with the dimensions its metrics carry (action = the
-    planner's name, whichever of its functions emitted it; service = the Powertools service name)."""
+    """One of the planner's EMF metrics, whichever of its functions (main or lock-out lane) emitted it: both
+    carry the planner's name."""
+    return _consumer_metric(PLANNER.name, name, statistic)
+
+
+def _consumer_metric(consumer: str, name: str, statistic: str) -> cloudwatch.Metric:
+    """One of a consumer's EMF metrics over 5 minutes, with the dimensions its metrics carry (action = the
+    consumer's name, service = the Powertools service name)."""
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"action": PLANNER.name, "service": SERVICE_NAME},
+        dimensions_map={"action": consumer, "service": SERVICE_NAME},
         period=cdk.Duration.minutes(5),
         statistic=statistic,
     )

@@ -12,10 +12,19 @@ import json
 import re
 from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER, QuotaCategory
 from cognito_workers.reconcile.policy import ReconciliationPolicy
+from cognito_workers.reconcile.records import REPORTS
 from infra.concurrency import MAX_MAXIMUM_CONCURRENCY, MIN_MAXIMUM_CONCURRENCY
 
 # Cognito quotas that AWS does not raise (Cognito developer guide, "Quotas"): context may lower them (to
@@ -85,6 +94,29 @@ class WorkerTuning(BaseModel):
     max_batching_window_seconds: Annotated[int, Field(ge=0, le=300)] = Field(alias="maxBatchingWindowSeconds")
 
 
+class ReconcilerKnobs(BaseModel):
+    """The snapshot bucket and the reconciler function (cdk.json's `reconciler`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    # Objects under it are snapshots; the reconciler writes its reports under `reports/`, beside it.
+    snapshot_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9._=-]+/$")] = Field(alias="snapshotPrefix")
+    max_snapshot_megabytes: Annotated[int, Field(ge=1, le=10_240)] = Field(alias="maxSnapshotMegabytes")
+    # false: every snapshot is a dry run (its report and ReconciliationCompleted, status DryRun).
+    apply_snapshots: Switch = Field(alias="applySnapshots")
+    # Snapshots and reports hold personal data: S3 expires them after this many days.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(alias="retentionDays")
+    function_timeout_seconds: Annotated[int, Field(ge=60, le=900)] = Field(alias="functionTimeoutSeconds")
+    function_memory_mb: Annotated[int, Field(ge=256, le=10240)] = Field(alias="functionMemoryMb")
+
+    @field_validator("snapshot_prefix")
+    @classmethod
+    def _not_the_reports(cls, prefix: str) -> str:
+        if prefix == f"{REPORTS}/":
+            raise ValueError(f"{prefix!r} is where the reconciler writes its reports")
+        return prefix
+
+
 class DeploymentConfig(BaseModel):
     """Every knob of the stack. Field aliases are the context keys."""
 
@@ -146,6 +178,7 @@ class DeploymentConfig(BaseModel):
     reconciliation: Annotated[ReconciliationPolicy, BeforeValidator(_json_text)] = Field(
         alias="reconciliation"
     )
+    reconciler: Annotated[ReconcilerKnobs, BeforeValidator(_json_text)] = Field(alias="reconciler")
 
     @model_validator(mode="after")
     def _consistent(self) -> DeploymentConfig:

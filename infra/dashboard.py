@@ -2,7 +2,8 @@
 
 Rows, top to bottom: each action's outcomes by type; every queue's depth and the age of its oldest message;
 every DLQ's depth; retries and Lambda throttles; the planner's plans started, held, stalled and failed; the
-time to lock-out (p50, p99, maximum) against its SLO. The product's own metrics are the functions' EMF
+time to lock-out (p50, p99, maximum) against its SLO; the reconciler's runs completed, held, refused and
+failed. The product's own metrics are the functions' EMF
 metrics (Powertools: namespace METRICS_NAMESPACE, dimensions `action` = the function's catalog name and
 `service`); a consumer counts every audit event it publishes under the event's detail-type, and every record
 it hands back to its queue for a retry as `Retried` (cognito_workers/consumer.py). The template tests check
@@ -18,7 +19,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.contracts import OutcomeType
 from cognito_workers.lifecycle.state import TIME_TO_LOCK_OUT
 from infra.alarms import HOLD_METRIC
@@ -30,6 +31,13 @@ RETRIED_METRIC = "Retried"
 # The planner's audit events, each counted under its detail-type (lifecycle/state.py): a plan started (or
 # released from its hold), held by the leaver threshold, stalled on a step that gave up, or failed.
 PLAN_METRICS = ("PlanStarted", HOLD_METRIC, "PlanStalled", "PlanFailed")
+# The reconciler's audit events, each counted under its detail-type (reconcile/function.py).
+RECONCILIATION_METRICS = (
+    RECONCILER.completed_detail_type,
+    RECONCILER.held_detail_type,
+    RECONCILER.refused_detail_type,
+    RECONCILER.failed_detail_type,
+)
 # CloudWatch's grid is 24 units wide: four graphs a row.
 FULL_WIDTH = 24
 GRAPH_WIDTH = 6
@@ -60,12 +68,13 @@ class OperatorDashboard(Construct):
         dashboard_name: str,
         workers: Sequence[QueueFedFunction],
         planners: Sequence[QueueFedFunction],
+        reconciler: QueueFedFunction,
         lock_out_slo_seconds: int,
     ) -> None:
         """`planners`: the planner's functions (its main one, and its lock-out lane if deployed); their
         metrics are the planner's (dimension action = PLANNER.name)."""
         super().__init__(scope, construct_id)
-        consumers = [*workers, *planners]
+        consumers = [*workers, *planners, reconciler]
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
@@ -120,7 +129,7 @@ class OperatorDashboard(Construct):
                 "Retried records",
                 [
                     product_metric(RETRIED_METRIC, name, label=name)
-                    for name in [*(w.name for w in workers), PLANNER.name]
+                    for name in [*(w.name for w in workers), PLANNER.name, RECONCILER.name]
                 ],
             ),
             _wide_graph(
@@ -155,6 +164,16 @@ class OperatorDashboard(Construct):
                 left_annotations=[cloudwatch.HorizontalAnnotation(value=lock_out_slo_seconds, label="SLO")],
                 width=FULL_WIDTH,
                 height=GRAPH_HEIGHT,
+            ),
+        )
+        self.dashboard.add_widgets(
+            _heading(
+                "Reconciliation",
+                "The reconciler's runs on the snapshots put in its bucket: completed (or dry runs), held by"
+                " the safety check (alarmed), refused (the object could not be reconciled at all), failed.",
+            ),
+            _wide_graph(
+                "Reconciliations", [product_metric(name, RECONCILER.name) for name in RECONCILIATION_METRICS]
             ),
         )
 

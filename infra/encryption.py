@@ -68,9 +68,10 @@ class DataKey(Construct):
         )
 
     def use_statement(self, *, via: Sequence[str]) -> iam.PolicyStatement:
-        """What a principal needs of the key to use the queues and tables it encrypts (SQS: receive and
-        send; DynamoDB: read and write), and only through the services named in `via` ("sqs", "dynamodb")."""
-        services = {"sqs": "Sqs", "dynamodb": "DynamoDb"}
+        """What a principal needs of the key to use the queues, tables and objects it encrypts (SQS: receive
+        and send; DynamoDB, S3: read and write), and only through the services named in `via` ("sqs",
+        "dynamodb", "s3")."""
+        services = {"sqs": "Sqs", "dynamodb": "DynamoDb", "s3": "S3"}
         return iam.PolicyStatement(
             sid=f"UseDataKeyThrough{'And'.join(services[service] for service in via)}",
             actions=["kms:Decrypt", "kms:GenerateDataKey"],

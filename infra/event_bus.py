@@ -144,35 +144,60 @@ class CommandBus(Construct):
         inputs its function gave up on: one place to alarm on and one redrive path, since the functions read
         both an SQS message and an EventBridge event.
         """
-        rule = events.CfnRule(
+        return queue_rule(
             self,
-            f"{name}Rule",
-            description=description,
+            name=name,
             event_bus_name=self.bus.ref,
-            event_pattern=dict(pattern),
-            state="ENABLED",
-            targets=[
-                events.CfnRule.TargetProperty(
-                    id="Queue",
-                    arn=queue.queue_arn,
-                    dead_letter_config=events.CfnRule.DeadLetterConfigProperty(
-                        arn=dead_letter_queue.queue_arn
-                    ),
-                    retry_policy=events.CfnRule.RetryPolicyProperty(
-                        maximum_event_age_in_seconds=self._target_max_event_age_seconds,
-                        maximum_retry_attempts=self._target_retry_attempts,
-                    ),
-                )
-            ],
+            description=description,
+            pattern=pattern,
+            queue=queue,
+            dead_letter_queue=dead_letter_queue,
+            max_event_age_seconds=self._target_max_event_age_seconds,
+            retry_attempts=self._target_retry_attempts,
         )
-        for target in (queue, dead_letter_queue):
-            target.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"{name}RuleSendsMessages",
-                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
-                    actions=["sqs:SendMessage"],
-                    resources=[target.queue_arn],
-                    conditions={"ArnEquals": {"aws:SourceArn": rule.attr_arn}},
-                )
+
+
+def queue_rule(
+    scope: Construct,
+    *,
+    name: str,
+    event_bus_name: str | None,
+    description: str,
+    pattern: Mapping[str, Any],
+    queue: sqs.IQueue,
+    dead_letter_queue: sqs.IQueue,
+    max_event_age_seconds: int,
+    retry_attempts: int,
+) -> events.CfnRule:
+    """A rule `<name>Rule` on a bus (None: the account's default bus) from `pattern` to `queue`, its
+    undeliverable events to `dead_letter_queue`, each queue letting only this rule send."""
+    rule = events.CfnRule(
+        scope,
+        f"{name}Rule",
+        description=description,
+        event_bus_name=event_bus_name,
+        event_pattern=dict(pattern),
+        state="ENABLED",
+        targets=[
+            events.CfnRule.TargetProperty(
+                id="Queue",
+                arn=queue.queue_arn,
+                dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=dead_letter_queue.queue_arn),
+                retry_policy=events.CfnRule.RetryPolicyProperty(
+                    maximum_event_age_in_seconds=max_event_age_seconds,
+                    maximum_retry_attempts=retry_attempts,
+                ),
             )
-        return rule
+        ],
+    )
+    for target in (queue, dead_letter_queue):
+        target.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"{name}RuleSendsMessages",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[target.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.attr_arn}},
+            )
+        )
+    return rule

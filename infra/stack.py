@@ -1,6 +1,6 @@
 """The stack: the shared resources, one worker per catalog action (each routed, alarmed and paced by its
-quota category's shared budget), and the lifecycle planner with its state table, its deletion schedules and
-its hold alarm."""
+quota category's shared budget), the lifecycle planner with its state table, its deletion schedules and
+its hold alarm, and the reconciler with its snapshot bucket."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER, ResourceNames
+from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER, QuotaCategory, ResourceNames
 from infra.alarms import Alarms
 from infra.concurrency import MIN_MAXIMUM_CONCURRENCY, category_budgets
 from infra.config import LOG_RETENTION_DAYS, DeploymentConfig
@@ -21,6 +21,7 @@ from infra.deletions import ScheduledDeletions
 from infra.encryption import DataKey
 from infra.event_bus import CommandBus
 from infra.planner import LeaverThreshold, LifecyclePlanner
+from infra.reconciler import ReconcilerInputs, SnapshotReconciler
 from infra.routing import action_command_pattern, lock_out_lane_patterns, planner_input_patterns
 from infra.tables import IdempotencyTable, LifecycleTable, QuotaBudgetTable
 from infra.user_pool import ManagedUserPool
@@ -204,9 +205,23 @@ class CognitoWorkersStack(cdk.Stack):
                 dead_letter_queue=consumer_of_input.dead_letter_queue,
             )
         planners = [self.planner, *([self.lock_out_lane] if self.lock_out_lane else [])]
-        for each in planners:
+        self.reconciler = SnapshotReconciler(
+            self,
+            "Reconciliation",
+            knobs=config.reconciler,
+            policy=config.reconciliation,
+            inputs=ReconcilerInputs(
+                user_pool_arn=pool.user_pool_arn,
+                user_list_requests_per_second=config.requests_per_second(QuotaCategory.USER_LIST),
+                target_max_event_age_seconds=config.rule_target_max_event_age_seconds,
+                target_retry_attempts=config.rule_target_retry_attempts,
+            ),
+            shared=consumer,
+        )
+        for each in [*planners, self.reconciler.function]:
             alarms.watch(each)
         hold_alarm = alarms.watch_hold(self.planner)
+        held_run_alarm = alarms.watch_held_reconciliation()
         alarms.watch_lock_out(slo_seconds=config.lock_out_slo_seconds)
         dashboard = OperatorDashboard(
             self,
@@ -214,6 +229,7 @@ class CognitoWorkersStack(cdk.Stack):
             dashboard_name=f"{prefix}-operations",
             workers=list(self.workers.values()),
             planners=planners,
+            reconciler=self.reconciler.function,
             lock_out_slo_seconds=config.lock_out_slo_seconds,
         )
 
@@ -222,6 +238,7 @@ class CognitoWorkersStack(cdk.Stack):
             function_role_arns=[
                 *(worker.role.role_arn for worker in self.workers.values()),
                 *(each.role.role_arn for each in planners),
+                self.reconciler.function.role.role_arn,
             ],
         )
 
@@ -233,13 +250,22 @@ class CognitoWorkersStack(cdk.Stack):
         cdk.CfnOutput(self, "LifecycleTableName", value=lifecycle_table.table.table_name)
         cdk.CfnOutput(self, "DeletionScheduleGroupName", value=deletions.group_name)
         cdk.CfnOutput(self, "HoldAlarmName", value=hold_alarm.alarm_name)
+        cdk.CfnOutput(self, "SnapshotBucketName", value=self.reconciler.bucket.bucket_name)
+        cdk.CfnOutput(self, "DataKeyArn", value=data_key.key.key_arn)
+        cdk.CfnOutput(
+            self,
+            "SnapshotLocation",
+            value=f"s3://{self.reconciler.bucket.bucket_name}/{config.reconciler.snapshot_prefix}"
+            " (.csv or .jsonl: each new object is reconciled)",
+        )
+        cdk.CfnOutput(self, "ReconciliationHeldAlarmName", value=held_run_alarm.alarm_name)
         cdk.CfnOutput(self, "AlarmTopicArn", value=alarms.topic.topic_arn)
         cdk.CfnOutput(self, "DashboardName", value=dashboard.dashboard.dashboard_name)
         cdk.CfnOutput(
             self,
             "QueueNamePattern",
             value=f"{names.queue('<Function>')} (dead letters: {names.dead_letter_queue('<Function>')});"
-            f" functions: the actions, {PLANNER.name} and {PLANNER.lock_out_lane_name}",
+            f" functions: the actions, {PLANNER.name}, {PLANNER.lock_out_lane_name} and {RECONCILER.name}",
         )
         if pool.app_client is not None:
             cdk.CfnOutput(self, "SandboxAdminClientId", value=pool.app_client.user_pool_client_id)

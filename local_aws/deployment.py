@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 
-from cognito_workers.catalog import ACTIONS, PLANNER
+from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER
 from cognito_workers.settings import ConsumerSettings, PlannerSettings, WorkerSettings
 from local_aws.context import cdk_context
 from local_aws.quotas import scaled_rates
@@ -66,6 +66,8 @@ NOT_DEPLOYED_LOCALLY: Mapping[str, str] = {
     "AWS::CloudWatch::Dashboard": "no CloudWatch locally: nothing to show the EMF metrics on standard output",
     "AWS::Logs::LogGroup": "the local functions log to the process's standard error",
     "AWS::Events::Archive": "no replay locally: the local bus keeps no archive",
+    "AWS::S3::BucketPolicy": "the local AWS enforces no resource policy (the TLS-only deny of the snapshot"
+    " bucket)",
 }
 # Properties the local AWS has no use for, left unresolved: the bus's resource policy names every
 # function's role, whose policies name the bus.
@@ -381,9 +383,11 @@ class _TemplateDeployer:
         ]
 
     def _local_functions(self) -> dict[str, LocalFunction]:
-        catalog_names = {handler: name for name, handler in PLANNER.handlers.items()} | {
-            spec.handler: spec.name for spec in ACTIONS
-        }
+        catalog_names = (
+            {handler: name for name, handler in PLANNER.handlers.items()}
+            | {spec.handler: spec.name for spec in ACTIONS}
+            | {RECONCILER.handler: RECONCILER.name}
+        )
         functions: dict[str, LocalFunction] = {}
         for mapping in self.mappings:
             properties = self.functions[mapping["function"]]
@@ -490,6 +494,20 @@ def _rule(deployer: _TemplateDeployer, logical_id: str, properties: dict[str, An
     return Physical(ref=name, attributes={"Arn": arn})
 
 
+def _bucket(deployer: _TemplateDeployer, logical_id: str, properties: dict[str, Any]) -> Physical:
+    # Encryption (the key is not deployed locally), the public access block (nothing is public locally)
+    # and the lifecycle's expiry (no local run lasts that long) have no local meaning and are left out.
+    name = properties.get("BucketName") or deployer.generated_name(logical_id, 63).lower()
+    s3 = deployer.client("s3")
+    s3.create_bucket(Bucket=name)
+    notifications = properties.get("NotificationConfiguration", {})
+    if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+        )
+    return Physical(ref=name, attributes={"Arn": f"arn:aws:s3:::{name}"})
+
+
 def _table(deployer: _TemplateDeployer, logical_id: str, properties: dict[str, Any]) -> Physical:
     # Encryption (SSESpecification) and point-in-time recovery have no local meaning and are left out.
     name = properties.get("TableName") or deployer.generated_name(logical_id, 255)
@@ -583,6 +601,7 @@ _CREATORS: Mapping[str, _Creator] = {
     "AWS::Events::EventBus": _event_bus,
     "AWS::Events::Rule": _rule,
     "AWS::SQS::Queue": _queue,
+    "AWS::S3::Bucket": _bucket,
     "AWS::DynamoDB::Table": _table,
     "AWS::Cognito::UserPool": _user_pool,
     "AWS::Cognito::UserPoolClient": _user_pool_client,

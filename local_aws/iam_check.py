@@ -51,6 +51,9 @@ NOT_CALLED_LOCALLY: Mapping[str, str] = {
     " changes its date",
     "scheduler:DeleteSchedule": "the planner cancels a leaver's scheduled deletion when the person is rehired"
     " before it is due",
+    "s3:ListBucket": "S3 answers a read of a missing object NoSuchKey, not AccessDenied, only to a principal"
+    " that may list the bucket: the reconciler reads the last applied run's record, which its first run"
+    " finds missing",
     # The planner's main function calls these for every leaver with a grace period; its lock-out lane only
     # when the outbox it publishes first holds a deletion.
     "scheduler:CreateSchedule": _OUTBOX,
@@ -170,17 +173,28 @@ ROSTER_JOINERS = 20
 
 
 def access_after_the_tour_and_a_roster(joiners: int = ROSTER_JOINERS) -> list[FunctionAccess]:
-    """On a fresh local AWS: the action tour, then a generated HR roster through the pipeline; the access
-    check of every function over both."""
+    """On a fresh local AWS: the action tour, then a generated HR roster through the pipeline, then the
+    roster's HR snapshot put in the snapshot bucket for the reconciler; the access check of every function
+    over all three."""
+    import boto3
+
     from local_aws.demo import run_tour
     from local_aws.deployment import SANDBOX_GROUPS
     from local_aws.roster import generate_roster
-    from operator_cli.local import local_aws_deployment, run_roster
+    from operator_cli.drift import current_employees, snapshot_csv
+    from operator_cli.local import local_aws_deployment, pipeline_drain, run_roster
 
     with local_aws_deployment() as (aws, deployment):
         for _ in run_tour(aws, deployment):
             pass
-        run_roster(deployment, generate_roster(joiners, groups=SANDBOX_GROUPS, seed=5))
+        roster = generate_roster(joiners, groups=SANDBOX_GROUPS, seed=5)
+        run_roster(deployment, roster)
+        boto3.client("s3").put_object(
+            Bucket=deployment.outputs["SnapshotBucketName"],
+            Key="snapshots/roster.csv",
+            Body=snapshot_csv(current_employees(roster.expected)).encode(),
+        )
+        pipeline_drain(deployment)()
         return check(deployment, aws.calls())
 
 

@@ -68,6 +68,7 @@ class Aws:
         self.sqs = session.client("sqs", endpoint_url=self.endpoint_url)
         self.events = session.client("events", endpoint_url=self.endpoint_url)
         self.cognito = session.client("cognito-idp", endpoint_url=self.endpoint_url)
+        self.s3 = session.client("s3", endpoint_url=self.endpoint_url)
 
     @staticmethod
     def _local_session() -> boto3.session.Session:
@@ -506,7 +507,11 @@ def parser() -> argparse.ArgumentParser:
     reconcile = command(
         "reconcile", cmd_reconcile, "diff an HR snapshot against the pool; --apply repairs the drift"
     )
-    reconcile.add_argument("file", help="the HR snapshot: .csv or .jsonl; reports go to reports/ beside it")
+    reconcile.add_argument(
+        "file",
+        help="the HR snapshot: .csv or .jsonl, a path or s3://BUCKET/KEY (the stack's snapshot bucket);"
+        " reports go to reports/ beside it",
+    )
     reconcile.add_argument("--apply", action="store_true", help="publish the repairs (default: a dry run)")
     reconcile.add_argument("--release", metavar="RUN_ID", help="publish a held run's repairs, after review")
     reconcile.add_argument("--drift-csv", metavar="PATH", help="also write the per-person drift as CSV")

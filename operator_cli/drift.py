@@ -6,6 +6,7 @@ through the planner, and the pool checked against the snapshot."""
 from __future__ import annotations
 
 import csv
+import io
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,7 +43,7 @@ def drift_and_reconcile(
     outcome events are collected (by default, their own table is printed)."""
     cognito = boto3.client("cognito-idp")
     pool_id = deployment.user_pool_id
-    current = sorted(name for name, want in roster.expected.items() if want is not None and want.enabled)
+    current = list(current_employees(roster.expected))
     edited, regrouped, deleted, lost_leaver = current[:4]
     expected = dict(roster.expected)
 
@@ -64,7 +65,7 @@ def drift_and_reconcile(
 
     with tempfile.TemporaryDirectory() as directory:
         snapshot = Path(directory) / "hr-snapshot.csv"
-        _write_snapshot(snapshot, {name: expected[name] for name in current if name != lost_leaver})
+        snapshot.write_text(snapshot_csv({name: expected[name] for name in current if name != lost_leaver}))
         reconciler = Reconciler(
             cognito=reads or cognito,
             events=boto3.client("events"),
@@ -104,20 +105,26 @@ def _want(expected: dict[str, ExpectedUser | None], username: str) -> ExpectedUs
     return want
 
 
-def _write_snapshot(path: Path, people: dict[str, ExpectedUser | None]) -> None:
+def snapshot_csv(people: dict[str, ExpectedUser | None]) -> str:
     """The HR system's export of its current employees, as the roster's joiners and movers left them."""
-    with path.open("w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["employeeId", "username", "email", "givenName", "groups", "department"])
-        for username, want in people.items():
-            assert want is not None
-            writer.writerow(
-                [
-                    username.upper(),
-                    username,
-                    f"{username}@example.com",
-                    username.capitalize(),
-                    ";".join(sorted(want.groups)),
-                    want.attributes["custom:department"],
-                ]
-            )
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(["employeeId", "username", "email", "givenName", "groups", "department"])
+    for username, want in people.items():
+        assert want is not None
+        writer.writerow(
+            [
+                username.upper(),
+                username,
+                f"{username}@example.com",
+                username.capitalize(),
+                ";".join(sorted(want.groups)),
+                want.attributes["custom:department"],
+            ]
+        )
+    return out.getvalue()
+
+
+def current_employees(expected: dict[str, ExpectedUser | None]) -> dict[str, ExpectedUser | None]:
+    """The people HR still employs: the pool's enabled users once the roster has run."""
+    return {name: want for name, want in sorted(expected.items()) if want is not None and want.enabled}

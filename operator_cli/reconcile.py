@@ -1,5 +1,7 @@
 """`cognito-lifecycle reconcile FILE`: an HR snapshot against the pool, as a dry run (the summary table, and
 the per-person drift as CSV on request), applied (`--apply`), or a held run released (`--release RUN_ID`).
+FILE is a path (reports beside it) or `s3://BUCKET/KEY`, a snapshot in the stack's bucket (reports in that
+bucket, where the reconciler function keeps them: `--release` releases a run the function held).
 
 Imported only when the command runs: the reconciler publishes through the workers' batching, whose module
 loads the Lambda runtime.
@@ -8,24 +10,30 @@ loads the Lambda runtime.
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import csv
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
+from cognito_workers.errors import error_code
 from cognito_workers.reconcile.diff import PersonDrift
 from cognito_workers.reconcile.policy import ReconciliationPolicy
-from cognito_workers.reconcile.records import DirectoryRecords, RunNotFound
+from cognito_workers.reconcile.records import BucketRecords, DirectoryRecords, RunNotFound, RunRecords
 from cognito_workers.reconcile.run import DRIFT_KINDS, Reconciler, ReconciliationOutcome, RunNotHeld
 from cognito_workers.reconcile.snapshot import SnapshotRefused
 from operator_cli.app import EXIT_FAILED, EXIT_OK, Aws, UsageProblem, console, print_json, table
 
 DRIFT_CSV_COLUMNS = ("kind", "employeeId", "username", "line", "changes")
+_S3 = "s3://"
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    path = Path(args.file)
-    if not path.is_file():
-        raise UsageProblem(f"{path}: no such file")
     aws = Aws(args.endpoint_url, args.prefix)
+    snapshot = _bucket_snapshot(aws, args.file) if args.file.startswith(_S3) else _file_snapshot(args.file)
     try:
         policy = ReconciliationPolicy.model_validate_json(args.policy)
     except ValueError as error:
@@ -37,7 +45,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         event_bus_name=aws.names.bus,
         outcome_event_source=args.outcome_source,
         policy=policy,
-        records=DirectoryRecords(path.parent),
+        records=snapshot.records,
     )
     if args.release:
         try:
@@ -47,14 +55,50 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         print_outcome(outcome, args.output)
         return EXIT_OK
     try:
-        with path.open(encoding="utf-8", newline="") as lines:
-            run = reconciler.reconcile(path.name, lines, apply=args.apply)
+        with snapshot.lines() as lines:
+            run = reconciler.reconcile(snapshot.name, lines, apply=args.apply)
     except SnapshotRefused as refused:
-        raise UsageProblem(f"{path}: {refused}; nothing was applied") from None
+        raise UsageProblem(f"{args.file}: {refused}; nothing was applied") from None
     if args.drift_csv:
         _write_drift_csv(Path(args.drift_csv), run.drifts)
     print_outcome(run.outcome, args.output)
     return EXIT_FAILED if run.outcome.status == "Held" else EXIT_OK
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """What a snapshot is called, where its runs are kept, and its text when a run reads it."""
+
+    name: str
+    records: RunRecords
+    lines: Callable[[], contextlib.AbstractContextManager[Iterable[str]]]
+
+
+def _file_snapshot(file: str) -> _Snapshot:
+    path = Path(file)
+    if not path.is_file():
+        raise UsageProblem(f"{path}: no such file")
+    return _Snapshot(
+        path.name, DirectoryRecords(path.parent), lambda: path.open(encoding="utf-8", newline="")
+    )
+
+
+def _bucket_snapshot(aws: Aws, uri: str) -> _Snapshot:
+    bucket, _, key = uri.removeprefix(_S3).partition("/")
+    if not bucket or not key:
+        raise UsageProblem(f"{uri}: an S3 snapshot is s3://BUCKET/KEY")
+    return _Snapshot(key, BucketRecords(aws.s3, bucket), lambda: _object_lines(aws, bucket, key))
+
+
+@contextlib.contextmanager
+def _object_lines(aws: Aws, bucket: str, key: str) -> Iterator[Iterable[str]]:
+    """The object's text, streamed."""
+    try:
+        body = aws.s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as error:
+        raise UsageProblem(f"s3://{bucket}/{key}: cannot be read ({error_code(error)})") from None
+    with contextlib.closing(body):
+        yield codecs.getreader("utf-8")(body)
 
 
 def _sandbox_pool_id(aws: Aws) -> str:

@@ -312,8 +312,11 @@ PLANNER = PlannerSpec()
 class ReconcilerSpec:
     """The reconciler (cognito_workers/reconcile/): it reads the pool in pages (never one call per user),
     diffs it against an HR snapshot and publishes the HR lifecycle events that repair the drift, for the
-    planner. A module the operator CLI runs; no function of the stack runs it yet."""
+    planner. The stack's function runs it on each snapshot put in the snapshot bucket; the operator CLI
+    runs it on a file."""
 
+    name: str = "Reconciler"
+    handler_module: str = "cognito_workers.handlers.reconciler"
     event_source: str = "cognito.lifecycle.reconciler"
     # Its reads of the pool and their quota category (Cognito developer guide, "Quotas": UserList).
     reads: Mapping[str, QuotaCategory] = field(
@@ -324,6 +327,14 @@ class ReconcilerSpec:
     )
     completed_detail_type: str = "ReconciliationCompleted"
     held_detail_type: str = "ReconciliationHeld"
+    # A snapshot object the function cannot reconcile at all (outside the prefix, too large, unreadable),
+    # or one it gave up on after its retries: audited and dead-lettered, nothing applied.
+    refused_detail_type: str = "ReconciliationRefused"
+    failed_detail_type: str = "ReconciliationFailed"
+
+    @property
+    def handler(self) -> str:
+        return f"{self.handler_module}.handler"
 
 
 RECONCILER = ReconcilerSpec()
@@ -348,5 +359,5 @@ class ResourceNames:
 
     @property
     def functions(self) -> tuple[str, ...]:
-        """Every queue-fed function: the actions, the planner and its lock-out lane."""
-        return (*(spec.name for spec in ACTIONS), *PLANNER.handlers)
+        """Every queue-fed function: the actions, the planner and its lock-out lane, the reconciler."""
+        return (*(spec.name for spec in ACTIONS), *PLANNER.handlers, RECONCILER.name)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -55,3 +56,7 @@ class AwsClients:
     @cached_property
     def scheduler(self) -> EventBridgeSchedulerClient:
         return self.session.client("scheduler", config=CLIENT_CONFIG)
+
+    @cached_property
+    def s3(self) -> S3Client:
+        return self.session.client("s3", config=CLIENT_CONFIG)

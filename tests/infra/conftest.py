@@ -24,7 +24,7 @@ IMPORTED_POOL_ID = "eu-west-1_AbC123def"
 PRODUCTION_OVERRIDES: dict[str, Any] = {
     "userPoolId": IMPORTED_POOL_ID,
     "eventPublishers": ["111122223333", "arn:aws:iam::444455556666:role/hr-publisher"],
-    "quotaOverrides": {"UserCreation": 100, "UserUpdate": 20},
+    "quotaOverrides": {"UserCreation": 100, "UserUpdate": 20, "UserList": 60},
     "alarmEmail": "identity-ops@example.com",
     "actionOverrides": {
         "AdminCreateUser": {"functionTimeoutSeconds": 60, "functionMemoryMb": 512},

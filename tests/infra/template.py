@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, TypeVar
 
-from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER
+from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, RECONCILER
 from cognito_workers.observability import TRACE_AWS_CALLS
 from cognito_workers.settings import ConsumerSettings
 from tests.infra.conftest import Synthesized
@@ -92,10 +92,12 @@ class Workers:
         self.roles = synthesized.of_type("AWS::IAM::Role")
 
     def name_of(self, function_id: str) -> str:
-        """The catalog name of a function, by its handler: an action's, or one of the planner's."""
+        """The catalog name of a function, by its handler: an action's, one of the planner's, or the
+        reconciler's."""
         handler = self.functions[function_id]["Properties"]["Handler"]
         names = [spec.name for spec in ACTIONS if spec.handler == handler]
         names += [name for name, planner_handler in PLANNER.handlers.items() if planner_handler == handler]
+        names += [RECONCILER.name] if handler == RECONCILER.handler else []
         (name,) = names
         return name
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from cfnlint.api import lint_file
 
-from cognito_workers.catalog import PLANNER
+from cognito_workers.catalog import PLANNER, RECONCILER
 from tests.infra.conftest import REPO_ROOT, Synthesized, cdk_json_context
 
 # The schedules of the planner's deletion group: named per leaver at run time (cdk-nag's spelling).
@@ -23,7 +23,18 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     "AwsSolutions::AwsSolutions-L1": "AWS::Lambda::Function",  # runtime chosen for the Powertools layer
     "AwsSolutions::AwsSolutions-COG2": "AWS::Cognito::UserPool",  # sandbox pool only
     "AwsSolutions::AwsSolutions-COG8": "AWS::Cognito::UserPool",  # sandbox pool only
+    "AwsSolutions::AwsSolutions-S1": "AWS::S3::Bucket",  # the snapshot bucket: no server access logs
 }
+# The snapshot bucket's objects, named at run time: the reconciler's role only (the bucket's logical id).
+SNAPSHOT_OBJECTS_WILDCARD = re.compile(
+    r"^AwsSolutions::AwsSolutions-IAM5\[Resource::<(\w+)\.Arn>/(\*|reports/\*)\]$"
+)
+
+
+def expected_resource_type(rule_id: str) -> str | None:
+    if SNAPSHOT_OBJECTS_WILDCARD.match(rule_id):
+        return "AWS::IAM::Role"
+    return EXPECTED_ACKNOWLEDGEMENTS.get(rule_id)
 
 
 def acknowledgements(synthesized: Synthesized) -> list[tuple[str, str, dict[str, Any]]]:
@@ -51,7 +62,7 @@ def test_every_acknowledgement_sits_on_its_resource_with_a_reason(synthesized: S
     found = acknowledgements(synthesized)
     assert found, "the stack acknowledges its X-Ray and runtime findings"
     for logical_id, resource_type, rule in found:
-        assert EXPECTED_ACKNOWLEDGEMENTS.get(rule["id"]) == resource_type, (logical_id, rule["id"])
+        assert expected_resource_type(rule["id"]) == resource_type, (logical_id, rule["id"])
         assert len(rule["reason"]) >= 40, f"{logical_id}: {rule['id']} needs a real reason"
     # The Cognito acknowledgements concern the sandbox pool only: an imported pool needs none
     if synthesized.name == "production":
@@ -66,6 +77,19 @@ def test_every_acknowledgement_sits_on_its_resource_with_a_reason(synthesized: S
     assert len(planner_roles) == 2
     wildcards = sorted(logical_id for logical_id, _, rule in found if rule["id"] == SCHEDULES_WILDCARD)
     assert wildcards == planner_roles
+    # The snapshot objects' wildcards sit on the reconciler's role, and name the snapshot bucket
+    (reconciler_role,) = [
+        f["Properties"]["Role"]["Fn::GetAtt"][0]
+        for f in synthesized.of_type("AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == RECONCILER.handler
+    ]
+    (bucket,) = synthesized.of_type("AWS::S3::Bucket")
+    snapshot_wildcards = [
+        (logical_id, match.group(1))
+        for logical_id, _, rule in found
+        if (match := SNAPSHOT_OBJECTS_WILDCARD.match(rule["id"]))
+    ]
+    assert snapshot_wildcards == [(reconciler_role, bucket)] * 2
 
 
 def test_every_acknowledgement_answers_a_real_finding_on_that_resource(synthesized: Synthesized) -> None:

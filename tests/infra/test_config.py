@@ -98,6 +98,26 @@ def test_cli_strings_are_read_as_the_values_they_spell() -> None:
             "maxDeprovision",
         ),
         ({"actionOverrides": {"LifecyclePlanner": {"functionTimeoutSeconds": 2}}}, "functionTimeoutSeconds"),
+        (
+            {"reconciler": {**cdk_json_context()["reconciler"], "maxSnapshotMegabytes": 0}},
+            r"reconciler.maxSnapshotMegabytes\n.*greater than or equal to 1",
+        ),
+        (
+            {"reconciler": {**cdk_json_context()["reconciler"], "functionTimeoutSeconds": 901}},
+            r"reconciler.functionTimeoutSeconds\n.*less than or equal to 900",
+        ),
+        (
+            {"reconciler": {**cdk_json_context()["reconciler"], "snapshotPrefix": "reports/"}},
+            "where the reconciler writes its reports",
+        ),
+        (
+            {"reconciler": {**cdk_json_context()["reconciler"], "snapshotPrefix": "snapshots"}},
+            r"reconciler.snapshotPrefix\n.*should match pattern",
+        ),
+        (
+            {"reconciler": {**cdk_json_context()["reconciler"], "applySnapshots": "maybe"}},
+            r"reconciler.applySnapshots\n.*must be true or false",
+        ),
     ],
 )
 def test_a_bad_knob_fails_with_its_reason(overrides: dict[str, Any], reason: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from cognito_workers import observability
-from cognito_workers.catalog import ACTIONS, PLANNER
+from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import OutcomeType
 from cognito_workers.errors import RetryableFailure
@@ -29,6 +29,7 @@ from cognito_workers.lifecycle.state import (
     StepEnded,
     transition,
 )
+from cognito_workers.reconcile.function import ReconcilerSettings, SnapshotReconciler
 from cognito_workers.settings import PlannerSettings, WorkerSettings
 from cognito_workers.worker import ActionWorker
 from tests.infra.conftest import Synthesized
@@ -38,6 +39,13 @@ from tests.infra.test_planner import RecordingEvents
 # A metric as the dashboard shows it and as EMF declares it: namespace, name, dimensions.
 Metric = tuple[str, str, frozenset[tuple[str, str]]]
 EVENT_TIME = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
+# What a reconciliation run ends in: completed (or a dry run), held, refused, failed after its retries.
+RECONCILIATION_AUDITS = (
+    RECONCILER.completed_detail_type,
+    RECONCILER.held_detail_type,
+    RECONCILER.refused_detail_type,
+    RECONCILER.failed_detail_type,
+)
 
 
 @pytest.fixture
@@ -131,7 +139,14 @@ def emitted_by_the_code(workers: Workers, monkeypatch: pytest.MonkeyPatch) -> se
     planner.consumer.clients.events = RecordingEvents()  # type: ignore[assignment]
     planner._apply("jdoe", leaver_locked_out())
     retried(planner.consumer)
-    return declared | emitted(planner.consumer.metrics)
+    declared |= emitted(planner.consumer.metrics)
+    env = workers.environment(RECONCILER.name)
+    reconciler = SnapshotReconciler()
+    reconciler.consumer.settings = settings_from(ReconcilerSettings, env)
+    for outcome in RECONCILIATION_AUDITS:
+        reconciler.consumer.outcomes.published(outcome)
+    retried(reconciler.consumer)
+    return declared | emitted(reconciler.consumer.metrics)
 
 
 def leaver_locked_out() -> Effects:
@@ -166,6 +181,7 @@ def test_every_product_metric_shown_is_one_the_code_emits(
         assert names_by_function[spec.name] >= set(get_args(OutcomeType)) | {"Retried"}, spec.name
     plans = {"PlanStarted", "PlanHeld", "PlanStalled", "PlanFailed"}
     assert names_by_function[PLANNER.name] >= plans | {"Retried", TIME_TO_LOCK_OUT}
+    assert names_by_function[RECONCILER.name] == {*RECONCILIATION_AUDITS, "Retried"}
 
 
 def test_every_queue_dlq_and_function_is_shown(synthesized: Synthesized, workers: Workers) -> None:

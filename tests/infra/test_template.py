@@ -41,9 +41,10 @@ def test_the_functions_are_exactly_the_catalogs_actions_and_the_planner(
     prefix = synthesized.context["resourcePrefix"]
     # When the functions are read by their handler
     by_handler = {f["Properties"]["Handler"]: f["Properties"] for f in workers.functions.values()}
-    # Then there is one function per action and two for the planner (its lock-out lane), each named after
-    # it, and no other
+    # Then there is one function per action, two for the planner (its lock-out lane) and the reconciler,
+    # each named after it, and no other
     handlers = {spec.name: spec.handler for spec in ACTIONS} | PLANNER.handlers
+    handlers[RECONCILER.name] = RECONCILER.handler
     assert len(by_handler) == len(workers.functions)
     assert set(by_handler) == set(handlers.values())
     for name, handler in handlers.items():
@@ -174,8 +175,11 @@ def test_visibility_timeout_is_at_least_six_function_timeouts(workers: Workers) 
 
 
 def test_action_overrides_reach_their_function_only(synthesized: Synthesized, workers: Workers) -> None:
+    # (the reconciler has knobs of its own: tests/infra/test_reconciler.py)
     overrides = synthesized.context["actionOverrides"]
     for name, joined in workers.by_function().items():
+        if name == RECONCILER.name:
+            continue
         props = workers.functions[joined["function"]]["Properties"]
         tuning = overrides.get(name, {})
         assert props["Timeout"] == tuning.get(
@@ -217,11 +221,13 @@ def test_every_role_holds_exactly_its_actions_on_the_pool_and_only_its_own_resou
     assert not synthesized.of_type("AWS::IAM::Policy"), "policies are inline, written per role"
     assert not synthesized.of_type("AWS::IAM::ManagedPolicy")
     joined_by_role = {j["role"]: (action, j) for action, j in workers.by_action().items()}
-    # Every role belongs to one worker, to one of the planner's functions, or is the scheduler's
-    # (tests/infra/test_planner.py)
-    planner_roles = {workers.by_function()[name]["role"] for name in PLANNER.handlers}
-    others = {*planner_roles, *workers.roles_assumed_by("scheduler.amazonaws.com")}
-    assert len(others) == 3
+    # Every role belongs to one worker, to one of the planner's functions, to the reconciler, or is the
+    # scheduler's (tests/infra/test_planner.py, test_reconciler.py)
+    others_by_function = {
+        workers.by_function()[name]["role"] for name in [*PLANNER.handlers, RECONCILER.name]
+    }
+    others = {*others_by_function, *workers.roles_assumed_by("scheduler.amazonaws.com")}
+    assert len(others) == 4
     assert set(joined_by_role) | others == set(workers.roles)
     for role_id, role in workers.roles.items():
         if role_id in others:
@@ -303,10 +309,11 @@ def test_every_rule_delivers_to_a_functions_queue_and_every_action_has_one(
     rules_by_queue: dict[str | None, list[tuple[dict[str, Any], dict[str, Any]]]] = defaultdict(list)
     for rule in synthesized.of_type("AWS::Events::Rule").values():
         props = rule["Properties"]
-        assert ref_target(props["EventBusName"]) in buses
+        # On the stack's bus; the reconciler's on the default bus, where S3 sends its notifications
+        assert ref_target(props.get("EventBusName")) in buses or props["EventPattern"]["source"] == ["aws.s3"]
         (target,) = props["Targets"]
         rules_by_queue[ref_target(target["Arn"])].append((props, target))
-    # Every rule targets a function's queue: an action's, or the planner's (its three inputs)
+    # Every rule targets a function's queue: an action's, the planner's (its three inputs), the reconciler's
     assert set(rules_by_queue) == {joined["queue"] for joined in workers.by_function().values()}
     assert len(rules_by_queue[workers.planner["queue"]]) == 3
     for name, joined in workers.by_function().items():

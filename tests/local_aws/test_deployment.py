@@ -118,13 +118,20 @@ def test_rules_keep_the_template_patterns_and_target_dead_letter_queues(
     events = boto3.client("events")
     rules = events.list_rules(EventBusName=deployment.event_bus_name, Limit=100)["Rules"]
     stack_rules = [rule for rule in rules if not rule["Name"].endswith("-outcomes")]  # the local addition
+    # and the snapshot bucket's, on the default bus where S3 notifies (the one naming this deployment's)
+    bucket = deployment.outputs["SnapshotBucketName"]
+    stack_rules += [
+        rule for rule in events.list_rules(EventBusName="default")["Rules"] if bucket in rule["EventPattern"]
+    ]
+    (bucket_id,) = of_type(template, "AWS::S3::Bucket")
     template_rules = of_type(template, "AWS::Events::Rule").values()
     canonical = functools.partial(json.dumps, sort_keys=True)
     assert sorted(canonical(json.loads(rule["EventPattern"])) for rule in stack_rules) == sorted(
-        canonical(rule["EventPattern"]) for rule in template_rules
+        canonical(rule["EventPattern"]).replace(json.dumps({"Ref": bucket_id}), json.dumps(bucket))
+        for rule in template_rules
     )
     for rule in stack_rules:
-        (target,) = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=deployment.event_bus_name)[
+        (target,) = events.list_targets_by_rule(Rule=rule["Name"], EventBusName=rule["EventBusName"])[
             "Targets"
         ]
         assert target["DeadLetterConfig"]["Arn"].endswith("-dlq")

@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 
 import cognito_workers.handlers
 import cognito_workers.params
-from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, ActionSpec
+from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, RECONCILER, ActionSpec
 
 # A copy of the seed (000_d1d1a4f8fbbbdcfb.txt): the Swagger file that names the operations.
 SEED = Path(__file__).parents[1] / "data" / "seed_cognito_operations.yaml"
@@ -47,11 +47,13 @@ def test_every_seed_parameter_is_accepted(operation: str, names: set[str]) -> No
     assert names <= set(ACTIONS_BY_NAME[operation].params_model.model_fields)
 
 
-def test_there_is_one_handler_module_per_action_and_per_planner_function_and_no_other() -> None:
+def test_there_is_one_handler_module_per_action_per_planner_function_and_the_reconciler_and_no_other() -> (
+    None
+):
     modules = {info.name for info in pkgutil.iter_modules(cognito_workers.handlers.__path__)}
-    planner_modules = {PLANNER.handler_module, PLANNER.lock_out_lane_handler_module}
-    assert modules == {spec.operation for spec in ACTIONS} | {m.rsplit(".", 1)[1] for m in planner_modules}
-    for module_name in planner_modules:
+    other_modules = {PLANNER.handler_module, PLANNER.lock_out_lane_handler_module, RECONCILER.handler_module}
+    assert modules == {spec.operation for spec in ACTIONS} | {m.rsplit(".", 1)[1] for m in other_modules}
+    for module_name in other_modules:
         assert callable(importlib.import_module(module_name).handler)
     for spec in ACTIONS:
         module = importlib.import_module(spec.handler_module)

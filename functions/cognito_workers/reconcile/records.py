@@ -1,7 +1,8 @@
 """Where a reconciliation keeps its runs: the per-person report (JSON Lines), the run's summary, and the row
 count of the last applied snapshot (the safety check compares the next one with it).
 
-Beside the snapshots, under `reports/`: for the operator CLI, in the directory of the snapshot file.
+Beside the snapshots, under `reports/`: for the operator CLI, in the directory of the snapshot file; for the
+stack's reconciler function, in the snapshot bucket.
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from cognito_workers.errors import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 REPORTS = "reports"
 _LAST_APPLIED = f"{REPORTS}/last-applied.json"
@@ -74,3 +82,25 @@ class DirectoryRecords(RunRecords):
     def _read(self, name: str) -> str | None:
         path = self._directory / name
         return path.read_text() if path.exists() else None
+
+
+class BucketRecords(RunRecords):
+    def __init__(self, s3: S3Client, bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def location(self, name: str) -> str:
+        return f"s3://{self._bucket}/{name}"
+
+    def _write(self, name: str, text: str) -> str:
+        self._s3.put_object(Bucket=self._bucket, Key=name, Body=text.encode(), ContentType="application/json")
+        return self.location(name)
+
+    def _read(self, name: str) -> str | None:
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=name)["Body"]
+        except ClientError as error:
+            if error_code(error) == "NoSuchKey":
+                return None
+            raise
+        return body.read().decode()
