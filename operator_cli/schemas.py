@@ -11,6 +11,7 @@ from cognito_workers.contracts import CommandEnvelope, OutcomeDetail
 from cognito_workers.lifecycle.events import EVENT_TYPES
 from cognito_workers.lifecycle.planner import LifecycleInputAudit
 from cognito_workers.lifecycle.state import PlanAudit
+from cognito_workers.reconcile.function import SnapshotAudit
 from cognito_workers.reconcile.run import ReconciliationOutcome
 
 
@@ -23,6 +24,8 @@ def contract_models() -> dict[str, type[BaseModel]]:
         **{f"HrEvent/{name}": model for name, model in EVENT_TYPES.items()},
         RECONCILER.completed_detail_type: ReconciliationOutcome,
         RECONCILER.held_detail_type: ReconciliationOutcome,
+        RECONCILER.refused_detail_type: SnapshotAudit,
+        RECONCILER.failed_detail_type: SnapshotAudit,
         **{f"Params/{spec.name}": spec.params_model for spec in ACTIONS},
     }
 

@@ -248,6 +248,8 @@ def test_schema_lists_and_prints_contracts(cli: Any) -> None:
         "Params/AdminCreateUser",
         "ReconciliationCompleted",
         "ReconciliationHeld",
+        "ReconciliationRefused",
+        "ReconciliationFailed",
     } <= set(out.split())
 
     code, out, _ = cli("schema", "CommandEnvelope")
@@ -256,6 +258,8 @@ def test_schema_lists_and_prints_contracts(cli: Any) -> None:
     assert {"action", "idempotencyKey", "correlationId"} <= set(schema["properties"])
     held = json.loads(cli("schema", "ReconciliationHeld")[1])
     assert {"runId", "status", "counts", "heldBecause", "cognitoCalls"} <= set(held["properties"])
+    refused = json.loads(cli("schema", "ReconciliationRefused")[1])
+    assert {"bucket", "key", "messageId", "error"} <= set(refused["properties"])
     assert cli("schema", "Nope")[0] == EXIT_USAGE
 
 
