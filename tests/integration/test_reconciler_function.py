@@ -6,12 +6,14 @@ which the planner and the workers run. Objects it cannot take are refused with t
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
 
 from cognito_workers.catalog import RECONCILER
+from cognito_workers.consumer import QueueConsumer
 from local_aws.deployment import LocalDeployment, LocalFunction
 from local_aws.lambda_sqs import BatchReport, deliver_batch
 from local_aws.pipeline import execution_environment
@@ -28,7 +30,7 @@ SNAPSHOT_KEY = "snapshots/hr-2026-12-02.csv"
 class SnapshotBucket:
     """The deployment's snapshot bucket, emptied, and its reconciler function as Lambda runs it."""
 
-    def __init__(self, deployment: LocalDeployment, sqs: Any) -> None:
+    def __init__(self, deployment: LocalDeployment, sqs: Any, *, apply: bool = True) -> None:
         self.name = deployment.outputs["SnapshotBucketName"]
         self.function: LocalFunction = deployment.functions[RECONCILER.name]
         self.s3 = boto3.client("s3")
@@ -41,7 +43,17 @@ class SnapshotBucket:
             take_all(sqs, url)
         self.pipeline.collect_outcomes()  # earlier tests' audit events, left out of this one's
         self.pipeline.outcomes.clear()
-        self.handler = execution_environment(self.function)
+        self.handler = execution_environment(self.function, prepare=self._applying(apply))
+
+    @staticmethod
+    def _applying(apply: bool) -> Callable[[QueueConsumer[Any]], None]:
+        """The function as deployed, or as deployed with the reconciler knob applySnapshots false."""
+
+        def prepare(consumer: QueueConsumer[Any]) -> None:
+            assert consumer.settings is not None
+            consumer.settings = consumer.settings.model_copy(update={"apply_snapshots": apply})
+
+        return prepare
 
     def put(self, key: str, text: str) -> None:
         self.s3.put_object(Bucket=self.name, Key=key, Body=text.encode())
@@ -135,6 +147,21 @@ def notification(bucket: SnapshotBucket, snapshot: str) -> str:
     return json.dumps(event)
 
 
+def test_with_apply_snapshots_false_a_snapshot_is_a_dry_run_audited_and_nothing_is_published(
+    own: LocalDeployment, empty_reconcile_pool: str, cognito: Any, sqs: Any
+) -> None:
+    seed(cognito, empty_reconcile_pool, "e1", "E1", "staff", given_name="Old")
+    bucket = SnapshotBucket(own, sqs, apply=False)
+    bucket.put(SNAPSHOT_KEY, HEADER + "E1,e1@example.com,Ada,staff\n")
+
+    bucket.deliver()
+
+    (dry_run,) = bucket.outcomes(RECONCILER.completed_detail_type)
+    assert (dry_run["status"], dry_run["counts"]["mover"], dry_run["published"]) == ("DryRun", 1, 0)
+    assert bucket.text(f"reports/{dry_run['runId']}.jsonl")  # the report to read before applying
+    assert [take_all(sqs, f.queue.url) for f in own.planner_functions] == [[] for _ in own.planner_functions]
+
+
 @pytest.mark.parametrize(
     ("key", "text", "size", "code", "reason"),
     [
@@ -184,6 +211,17 @@ def test_an_object_the_reconciler_cannot_take_is_refused_dead_lettered_and_nothi
     assert [take_all(sqs, f.queue.url) for f in own.planner_functions] == [[] for _ in own.planner_functions]
     listed = bucket.s3.list_objects_v2(Bucket=bucket.name, Prefix="reports/").get("Contents", [])
     assert listed == []
+
+
+def test_a_snapshot_deleted_before_its_run_is_refused_not_retried(bucket: SnapshotBucket) -> None:
+    bucket.put(SNAPSHOT_KEY, HEADER)
+    bucket.s3.delete_object(Bucket=bucket.name, Key=SNAPSHOT_KEY)
+
+    report = bucket.deliver()
+
+    assert (report.received, report.failed_message_ids) == (1, ())
+    (refused,) = bucket.outcomes(RECONCILER.refused_detail_type)
+    assert refused["error"] == {"code": "SnapshotGone", "message": f"{SNAPSHOT_KEY}: no longer in the bucket"}
 
 
 def test_a_held_run_is_audited_counted_for_its_alarm_and_released_by_the_operator_from_the_bucket(

@@ -17,12 +17,13 @@ import json
 import re
 from typing import Annotated, Literal
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field, Json, ValidationError
 
 from cognito_workers.catalog import RECONCILER
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import OutcomeError
-from cognito_workers.errors import CommandRejected, describe_validation_error
+from cognito_workers.errors import CommandRejected, describe_validation_error, error_code
 from cognito_workers.reconcile.policy import ReconciliationPolicy
 from cognito_workers.reconcile.records import BucketRecords
 from cognito_workers.reconcile.run import Reconciler
@@ -104,7 +105,12 @@ class SnapshotReconciler:
         settings = self.consumer.configured_settings()
         _check_object(settings, bucket, key, notification.detail.object.size)
         clients = self.consumer.clients
-        body = clients.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            body = clients.s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error_code(error) == "NoSuchKey":  # deleted since (or expired): nothing to reconcile
+                raise CommandRejected("SnapshotGone", f"{key}: no longer in the bucket") from None
+            raise
         reconciler = Reconciler(
             cognito=clients.cognito_idp,
             events=clients.events,
