@@ -88,21 +88,25 @@ class QuotaBudget:
         self._sleep = sleep
 
     def wait_for_turn(self, *, lock_out: bool, deadline: float) -> Booking:
-        """Book a place for one call and sleep until it comes; at `deadline` (epoch seconds) give up."""
-        while (booking := self.book(lock_out=lock_out, deadline=deadline)) is None:
-            now = self._clock()
-            next_second = math.floor(now + CALL_MARGIN_SECONDS) + 1
-            if next_second >= deadline:
-                raise RetryableFailure(
-                    "QuotaBudgetExhausted",
-                    f"no place in the {self.category.quota_name} budget ({self.rate}/s) before the"
-                    " invocation's deadline",
-                )
-            self._sleep(next_second - now)
-        wait = booking.starts_at - self._clock()
-        if wait > 0:
-            self._sleep(wait)
-        return booking
+        """Book a place for one call and sleep until it comes; at `deadline` (epoch seconds) give up. A
+        place whose second is over by the time the caller wakes (a late wake-up on a busy host) is given up
+        and another booked: its call would be counted in the next second, beyond that second's places."""
+        while True:
+            while (booking := self.book(lock_out=lock_out, deadline=deadline)) is None:
+                now = self._clock()
+                next_second = math.floor(now + CALL_MARGIN_SECONDS) + 1
+                if next_second >= deadline:
+                    raise RetryableFailure(
+                        "QuotaBudgetExhausted",
+                        f"no place in the {self.category.quota_name} budget ({self.rate}/s) before the"
+                        " invocation's deadline",
+                    )
+                self._sleep(next_second - now)
+            wait = booking.starts_at - self._clock()
+            if wait > 0:
+                self._sleep(wait)
+            if self._clock() < booking.second + 1 - CALL_MARGIN_SECONDS:
+                return booking
 
     def book(self, *, lock_out: bool, deadline: float) -> Booking | None:
         """The first free place from the current second on: the current second only, or for a lock-out up

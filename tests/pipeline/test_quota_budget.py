@@ -145,6 +145,33 @@ def test_a_lock_out_gets_in_before_the_callers_waiting_for_the_next_second(
     assert waiting.starts_at == pytest.approx(lock_out.second + 0.49)
 
 
+class LateClock(Clock):
+    """A busy host's clock: its first sleep ends a whole second late."""
+
+    def __init__(self, now: float) -> None:
+        super().__init__(now)
+        self.late = True
+
+    def sleep(self, seconds: float) -> None:
+        super().sleep(seconds + (1.0 if self.late else 0.0))
+        self.late = False
+
+
+def test_a_place_whose_second_is_over_when_the_caller_wakes_is_booked_again(
+    paced: LocalDeployment, clock: Clock
+) -> None:
+    late = LateClock(int(clock.now) + 0.1)  # early in a second of its own
+    budget = budget_at(paced, late, rate=2)
+    # Given the current second's first place taken, so that the caller's place starts half-way through it
+    start = int(late.now)
+    assert budget.book(lock_out=False, deadline=late.now + 20) == Booking(start, 1, 2)
+    # When the caller sleeps until its place and wakes a second late
+    booking = budget.wait_for_turn(lock_out=False, deadline=late.now + 20)
+    # Then it did not call in the second it had booked, but in a place of the second it woke in
+    assert booking.second == start + 1
+    assert booking.second <= late.now < booking.second + 1
+
+
 def test_lock_outs_book_no_further_ahead_than_the_horizon_and_the_deadline(
     paced: LocalDeployment, clock: Clock
 ) -> None:
