@@ -56,6 +56,17 @@ class ConsumerShared:
     log_level: str
     trace_aws_calls: bool
 
+    def publish_statement(self, sid: str, *sources: str) -> iam.PolicyStatement:
+        """events:PutEvents on the stack's bus, only for events of these sources (a function may publish
+        only its own: the planner's inputs are told apart by their source)."""
+        allowed = sources[0] if len(sources) == 1 else list(sources)
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=["events:PutEvents"],
+            resources=[self.bus_arn],
+            conditions={"StringEquals": {"events:source": allowed}},
+        )
+
 
 class QueueFedFunction(Construct):
     """`name` (an action's, or the planner's) names the queue `<prefix>-<name>`, its DLQ `<prefix>-<name>-dlq`

@@ -90,13 +90,8 @@ def _planner_statements(
             actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             resources=[table.table.table_arn],
         ),
-        iam.PolicyStatement(
-            sid="PublishCommandsAndAuditEvents",
-            actions=["events:PutEvents"],
-            resources=[shared.bus_arn],
-            conditions={
-                "StringEquals": {"events:source": [PLANNER.command_source, shared.outcome_event_source]}
-            },
+        shared.publish_statement(
+            "PublishCommandsAndAuditEvents", PLANNER.command_source, shared.outcome_event_source
         ),
         iam.PolicyStatement(
             sid="ScheduleDeletionsInItsGroup",

@@ -166,12 +166,7 @@ class SnapshotReconciler(Construct):
                 actions=[f"cognito-idp:{read}" for read in RECONCILER.reads],
                 resources=[inputs.user_pool_arn],
             ),
-            iam.PolicyStatement(
-                sid="PublishRepairsAndAuditEvents",
-                actions=["events:PutEvents"],
-                resources=[shared.bus_arn],
-                conditions={
-                    "StringEquals": {"events:source": [RECONCILER.event_source, shared.outcome_event_source]}
-                },
+            shared.publish_statement(
+                "PublishRepairsAndAuditEvents", RECONCILER.event_source, shared.outcome_event_source
             ),
         ]

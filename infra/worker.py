@@ -87,10 +87,5 @@ def _worker_statements(spec: ActionSpec, shared: WorkerShared) -> list[iam.Polic
             actions=["dynamodb:UpdateItem"],
             resources=[shared.budget_table_arn],
         ),
-        iam.PolicyStatement(
-            sid="PublishOutcomeEvents",
-            actions=["events:PutEvents"],
-            resources=[shared.consumer.bus_arn],
-            conditions={"StringEquals": {"events:source": shared.consumer.outcome_event_source}},
-        ),
+        shared.consumer.publish_statement("PublishOutcomeEvents", shared.consumer.outcome_event_source),
     ]
