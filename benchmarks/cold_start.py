@@ -5,9 +5,10 @@ time runs from just before the handler module is imported until the function is 
 settings read and the clients its first record needs created. Interpreter start-up is excluded (the same for
 every process, and no code of ours can change it). The floor is `import boto3; boto3.client("cognito-idp")`,
 timed the same way, in the same rounds, in random order. The library floor (boto3 with the three clients of
-a worker's first record, pydantic, the Powertools utilities the functions use; no code of ours) shows how
-much of a cold start the design's libraries take. One function is also measured as deployed with
-traceAwsCalls (TRACE_AWS_CALLS=true), to show what asking for X-Ray subsegments of the AWS calls costs.
+a worker's first record, pydantic, the Powertools utilities the functions use: logger, metrics, idempotency;
+no code of ours) shows how much of a cold start the design's libraries take. One function is also measured
+as deployed with traceAwsCalls (TRACE_AWS_CALLS=true), to show what asking for X-Ray subsegments of the AWS
+calls costs.
 
 The ratios are of CPU time (the process's own, time.process_time): a cold start is CPU-bound, and on a
 shared machine the wall-clock time also counts the waits for a core that other work causes. The wall-clock
@@ -70,8 +71,8 @@ def run(*, smoke: bool = False) -> list[Figure]:
                 f"CPU time, median of {rounds} fresh processes each: import + settings + the first record's "
                 "clients, interpreter start-up excluded",
                 f"floor (import boto3; boto3.client('cognito-idp')): {_ms(cpu[FLOOR])}",
-                f"library floor (boto3 + 3 clients, pydantic, Powertools' logger, metrics, batch and "
-                f"idempotency): {_ms(cpu[LIBRARY_FLOOR])}, {cpu[LIBRARY_FLOOR] / cpu[FLOOR]:.2f}x the floor",
+                f"library floor (boto3 + 3 clients, pydantic, Powertools' logger, metrics and idempotency): "
+                f"{_ms(cpu[LIBRARY_FLOOR])}, {cpu[LIBRARY_FLOOR] / cpu[FLOOR]:.2f}x the floor",
                 *(
                     f"{short_name(name)}: {_ms(cpu[name])}, {ratios[name]:.2f}x "
                     f"(wall clock {_ms(wall_medians[name])}, {wall_ratios[name]:.2f}x)"

@@ -62,7 +62,7 @@ def library_floor(handler_module: str) -> dict[str, Any]:
         import boto3
         from aws_lambda_powertools import Logger
         from aws_lambda_powertools.metrics import EphemeralMetrics
-        from aws_lambda_powertools.utilities import batch, idempotency  # noqa: F401
+        from aws_lambda_powertools.utilities import idempotency  # noqa: F401
         from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints  # noqa: F401
 
         class Model(BaseModel):  # the first model built imports the rest of pydantic

@@ -8,9 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
-from cognito_workers.consumer import _MAX_REASON_LENGTH
+from cognito_workers.consumer import _MAX_REASON_LENGTH, SqsRecord
 from cognito_workers.errors import CommandRejected
 from local_aws.deployment import QueuePair
 from local_aws.lambda_sqs import BatchReport, Handler, deliver_batch, sqs_record
@@ -34,7 +32,7 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def lambda_record(body: str, queue: QueuePair) -> SQSRecord:
+def lambda_record(body: str, queue: QueuePair) -> SqsRecord:
     """One record of the event Lambda would build for the body, without the round trip through SQS."""
     message: Any = {
         "MessageId": str(uuid.uuid4()),
@@ -43,7 +41,7 @@ def lambda_record(body: str, queue: QueuePair) -> SQSRecord:
         "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
         "Attributes": {"ApproximateReceiveCount": "1"},
     }
-    return SQSRecord(sqs_record(message, queue.arn, queue.arn.split(":")[3]))
+    return SqsRecord(sqs_record(message, queue.arn, queue.arn.split(":")[3]))
 
 
 def outcome_of(step: Callable[[], T]) -> T | CommandRejected:

@@ -10,11 +10,10 @@ from collections.abc import Iterator
 from typing import Any, get_args
 
 import pytest
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from cognito_workers import observability
 from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER
-from cognito_workers.consumer import Delivery, QueueConsumer
+from cognito_workers.consumer import Delivery, QueueConsumer, SqsRecord
 from cognito_workers.contracts import OutcomeType
 from cognito_workers.errors import RetryableFailure
 from cognito_workers.lifecycle.events import parse_lifecycle_event
@@ -82,7 +81,7 @@ def emitted(metrics: observability.ActionMetrics) -> set[Metric]:
 
 def retried(consumer: QueueConsumer[Any]) -> None:
     """A record that fails on a transient cause on its first delivery: handed back for a retry."""
-    record = SQSRecord({"messageId": "m-1", "body": "{}", "attributes": {"ApproximateReceiveCount": "1"}})
+    record = SqsRecord({"messageId": "m-1", "body": "{}", "attributes": {"ApproximateReceiveCount": "1"}})
     failure = RetryableFailure("TooManyRequestsException", "slow down")
     with pytest.raises(RetryableFailure):
         consumer._retry_or_give_up(Delivery(record=record), failure, consumer.settings)

@@ -18,6 +18,13 @@ from cognito_workers.observability import TRACE_AWS_CALLS
 
 REPO = Path(__file__).resolve().parents[2]
 DISABLE_USER, INITIATE_AUTH = ACTIONS_BY_NAME["AdminDisableUser"], ACTIONS_BY_NAME["AdminInitiateAuth"]
+# Powertools' batch utility, the event source data classes its package imports, and asyncio for its async
+# processor: about 25 ms of a cold start that a function's SQS records do not need.
+_BATCH_UTILITY_MODULES = (
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.data_classes",
+    "asyncio",
+)
 # Printed by the fresh interpreter after the handler's import: what it loaded, and whether the X-Ray SDK's
 # botocore patch (which sets this flag on botocore.client) was applied.
 _REPORT_AFTER_IMPORT = """
@@ -79,10 +86,12 @@ def test_a_handler_loads_its_own_params_model_and_no_tracing_sdk_by_default(
     report = loaded_by(handler_module, trace_aws_calls="false")
 
     # Then the only action params module loaded is its own (the planner's commands are validated by the
-    # workers), and nothing of the X-Ray SDK is loaded or patched into botocore
+    # workers), nothing of the X-Ray SDK is loaded or patched into botocore, and nothing of what Powertools'
+    # batch utility would load (the consumer has its own partial-batch loop)
     assert action_params_modules(report["modules"]) == own_params
     assert [module for module in report["modules"] if module.startswith("aws_xray_sdk")] == []
     assert report["botocore_patched"] is False
+    assert [module for module in report["modules"] if module.startswith(_BATCH_UTILITY_MODULES)] == []
 
 
 def test_asking_to_trace_aws_calls_loads_the_xray_sdk_and_patches_botocore() -> None:

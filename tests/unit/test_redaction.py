@@ -230,7 +230,8 @@ def offline_worker() -> Iterator[OfflineWorker]:
         )
     capture = logging.StreamHandler(offline.logs)
     capture.setFormatter(logger.registered_formatter)
-    # The workers' lines and Powertools' own (its batch processor logs a failed record's exception at DEBUG).
+    # Every line, DEBUG included: the consumer's batch loop logs a failed record's error at DEBUG, and
+    # Powertools' idempotency utility its own lines.
     loggers = [logging.getLogger(logger.name), logging.getLogger("aws_lambda_powertools")]
     levels = [each.level for each in loggers]
     for each in loggers:
@@ -296,7 +297,7 @@ def test_a_cognito_message_that_echoes_the_password_is_withheld_everywhere(
         stubber.assert_no_pending_responses()
 
 
-def test_a_retried_echo_is_withheld_from_the_batch_processors_log(offline_worker: OfflineWorker) -> None:
+def test_a_retried_echo_is_withheld_from_the_batch_loops_debug_log(offline_worker: OfflineWorker) -> None:
     expect_a_started_command(offline_worker)
     offline_worker.stubbers["cognito"].add_client_error(
         "admin_create_user",
