@@ -44,9 +44,11 @@ TTL_ATTRIBUTE = "expiration"
 # How far ahead a lock-out may book: 50 leavers' two lock-out calls at UserUpdate's 25/s take 4 s.
 LOCK_OUT_HORIZON_SECONDS = 10
 # A call starts at least this long before its second ends, so that the request reaches Cognito within the
-# second it was counted in. The price when the budget is not short: a call that comes in a second's last
-# 20 ms waits for the next one (2% of calls, 10 ms each: 0.2 ms per call on average).
-CALL_MARGIN_SECONDS = 0.02
+# second it was counted in: room for the network and for a busy host (20 ms, tried first, let a loaded
+# test machine carry calls into the next second). The price when the budget is not short: a call that
+# comes in a second's last 100 ms waits for the next one (10% of calls, 50 ms each: 5 ms per call on
+# average).
+CALL_MARGIN_SECONDS = 0.1
 # Slots are of no use once their second has passed; TTL removes them (in its own time) after an hour.
 SLOT_LIFETIME_SECONDS = 3600
 
@@ -89,8 +91,9 @@ class QuotaBudget:
 
     def wait_for_turn(self, *, lock_out: bool, deadline: float) -> Booking:
         """Book a place for one call and sleep until it comes; at `deadline` (epoch seconds) give up. A
-        place whose second is over by the time the caller wakes (a late wake-up on a busy host) is given up
-        and another booked: its call would be counted in the next second, beyond that second's places."""
+        place its caller wakes too late for (within its second's last CALL_MARGIN_SECONDS, or after: a
+        busy host's late wake-up) is given up and another booked: its call could be counted in the next
+        second, beyond that second's places."""
         while True:
             while (booking := self.book(lock_out=lock_out, deadline=deadline)) is None:
                 now = self._clock()
