@@ -12,13 +12,14 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import Plan, plan_for
 from cognito_workers.lifecycle.state import PersonState, Phase, PlanArrived, admission, transition
 from cognito_workers.reconcile.diff import Differ, PersonDrift
 from cognito_workers.reconcile.policy import ReconciliationPolicy
-from cognito_workers.reconcile.pool import Pool, PoolUser
+from cognito_workers.reconcile.pool import THROTTLED_TRIES, PacedReads, Pool, PoolUser
 from cognito_workers.reconcile.snapshot import BadRow, Row, Snapshot, SnapshotRefused, format_of
 from local_aws.context import cdk_context
 
@@ -348,6 +349,33 @@ def test_memory_does_not_grow_with_the_pool_or_the_snapshot() -> None:
 
     # The index held in memory before took 1.2 KB per user here: 5.4 MB more for the larger
     assert large - small < 1_000_000
+
+
+class ThrottlingCognito:
+    """ListUsers answering one page after `throttles` TooManyRequestsException, as left by the client's own
+    retries."""
+
+    def __init__(self, throttles: int) -> None:
+        self.throttles = throttles
+        self.tries = 0
+
+    def list_users(self, **params: Any) -> dict[str, Any]:
+        self.tries += 1
+        if self.tries <= self.throttles:
+            error = {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}
+            raise ClientError(error, "ListUsers")  # type: ignore[arg-type]
+        return {"Users": [{"Username": "e1"}]}
+
+
+def test_a_read_still_throttled_waits_for_its_next_token_and_is_tried_again_up_to_a_limit() -> None:
+    recovers, gives_up = ThrottlingCognito(THROTTLED_TRIES - 1), ThrottlingCognito(THROTTLED_TRIES)
+
+    reads = PacedReads(recovers)  # type: ignore[arg-type]
+    assert list(reads.pages("ListUsers", "PaginationToken", UserPoolId="p")) == [[{"Username": "e1"}]]
+    assert reads.calls == {"ListUsers": 1}
+    with pytest.raises(ClientError, match="Rate exceeded"):
+        list(PacedReads(gives_up).pages("ListUsers", "PaginationToken", UserPoolId="p"))  # type: ignore[arg-type]
+    assert (recovers.tries, gives_up.tries) == (THROTTLED_TRIES, THROTTLED_TRIES)
 
 
 # --- Repairs in the planner ---------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
 PAGE_SIZE = 60  # the most ListUsers and ListUsersInGroup return at once
+# A call still throttled after the client's own retries waits for its next token and is tried again, up to
+# this many times: the rest of the account shares the quota, and a run reads for minutes.
+THROTTLED_TRIES = 5
 # Attributes no snapshot speaks of: not kept.
 _NOT_KEPT = frozenset({"sub", "cognito:user_status"})
 _GROUP_END = "\n"  # ends each group name in the users' `groups`: no group name holds one
@@ -161,13 +164,25 @@ class PacedReads:
         bucket = self._buckets[RECONCILER.reads[operation]]
         token: str | None = None
         while True:
-            bucket.wait(self._sleep)
+            answer = self._paced(
+                bucket, method, **params, Limit=PAGE_SIZE, **({token_name: token} if token else {})
+            )
             self.calls[operation] += 1
-            answer = method(**params, Limit=PAGE_SIZE, **({token_name: token} if token else {}))
             yield answer["Users"]
             token = answer.get(token_name)
             if not token:
                 return
+
+    def _paced(self, bucket: TokenBucket, method: Callable[..., Any], **params: Any) -> Any:
+        throttled = 0
+        while True:
+            bucket.wait(self._sleep)
+            try:
+                return method(**params)
+            except ClientError as error:
+                throttled += 1
+                if error_code(error) != "TooManyRequestsException" or throttled == THROTTLED_TRIES:
+                    raise
 
 
 def read_pool(reads: PacedReads, *, user_pool_id: str, policy: ReconciliationPolicy) -> Pool:
