@@ -160,23 +160,23 @@ class PacedReads:
 
     def pages(self, operation: str, token_name: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
         """Every page of a listing, following its pagination token."""
-        method = getattr(self._cognito, "list_users" if operation == "ListUsers" else "list_users_in_group")
-        bucket = self._buckets[RECONCILER.reads[operation]]
         token: str | None = None
         while True:
-            answer = self._paced(
-                bucket, method, **params, Limit=PAGE_SIZE, **({token_name: token} if token else {})
+            answer = self._call(
+                operation, **params, Limit=PAGE_SIZE, **({token_name: token} if token else {})
             )
-            self.calls[operation] += 1
             yield answer["Users"]
             token = answer.get(token_name)
             if not token:
                 return
 
-    def _paced(self, bucket: TokenBucket, method: Callable[..., Any], **params: Any) -> Any:
+    def _call(self, operation: str, **params: Any) -> Any:
+        method = getattr(self._cognito, "list_users" if operation == "ListUsers" else "list_users_in_group")
+        bucket = self._buckets[RECONCILER.reads[operation]]
         throttled = 0
         while True:
             bucket.wait(self._sleep)
+            self.calls[operation] += 1
             try:
                 return method(**params)
             except ClientError as error:
