@@ -11,8 +11,9 @@ Measured: the Cognito calls the reconciliation made, by operation (pages and gro
 user); its time against the quota-bound minimum for those calls, with the local UserList quota scaled
 below what the emulator can serve, so that the quota binds first (the scale is printed); the emulator's
 share (its CPU per page, from the server process); the reconciler's own CPU per 1,000 users and its peak
-RSS, in a process of its own; and the time until the pool matches the snapshot once the repairs are
-applied (the planner and the workers drained, then a second reconciliation finding nothing).
+RSS, in a process of its own (its own VmHWM: ru_maxrss carries the parent's size, which grows with the
+seeded users, across exec); and the time until the pool matches the snapshot once the repairs are applied
+(the planner and the workers drained, then a second reconciliation finding nothing).
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -31,6 +31,7 @@ from typing import Any
 
 import boto3
 
+from benchmarks.probes import peak_rss_kb
 from benchmarks.report import Figure, describe_machine, render
 from cognito_workers.catalog import RECONCILER
 from cognito_workers.reconcile.diff import EVENT_OF_KIND
@@ -272,7 +273,7 @@ def _child(user_pool_id: str, bus: str, snapshot: str, apply: str, quota_scale: 
         "outcome": outcome.model_dump(by_alias=True),
         "seconds": time.perf_counter() - started,
         "cpu_seconds": time.process_time() - cpu,
-        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_kb": peak_rss_kb(),
     }
     print(json.dumps(measured))
 
