@@ -41,7 +41,7 @@ class Stopwatch:
         self.cpu_seconds += time.process_time() - cpu
 
     def answer(self) -> dict[str, Any]:
-        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "maxrss_kb": _maxrss_kb()}
+        return {"seconds": self.seconds, "cpu_seconds": self.cpu_seconds, "maxrss_kb": peak_rss_kb()}
 
 
 def floor(handler_module: str) -> dict[str, Any]:
@@ -131,7 +131,7 @@ def _consumer(module: Any) -> Any:
     return (getattr(module, "worker", None) or module.planner).consumer
 
 
-def _maxrss_kb() -> int:
+def peak_rss_kb() -> int:
     """This process's peak resident set, in kilobytes. Linux carries ru_maxrss across exec from the forked
     parent (a large benchmark parent inflated every probe), so its own high-water mark comes from
     /proc/self/status (VmHWM) where there is one."""

@@ -5,18 +5,21 @@ rule."""
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
+import tracemalloc
 from collections import Counter
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from cognito_workers.lifecycle.events import parse_lifecycle_event
 from cognito_workers.lifecycle.plans import Plan, plan_for
 from cognito_workers.lifecycle.state import PersonState, Phase, PlanArrived, admission, transition
 from cognito_workers.reconcile.diff import Differ, PersonDrift
 from cognito_workers.reconcile.policy import ReconciliationPolicy
-from cognito_workers.reconcile.pool import Pool, PoolUser
+from cognito_workers.reconcile.pool import THROTTLED_TRIES, PacedReads, Pool, PoolUser
 from cognito_workers.reconcile.snapshot import BadRow, Row, Snapshot, SnapshotRefused, format_of
 from local_aws.context import cdk_context
 
@@ -319,6 +322,60 @@ def test_a_repairs_event_id_is_the_snapshot_and_the_person_as_found() -> None:
     assert drift.event_id("digest-1") == again.event_id("digest-1")
     assert drift.event_id("digest-1") != drift.event_id("digest-2")
     assert drift.event_id("digest-1") != other.event_id("digest-1")
+
+
+def traced_peak_of_a_diff(people: int) -> int:
+    """Python's peak allocation (tracemalloc) while a pool of `people` users is read and diffed against a
+    snapshot of as many rows, streamed, all unchanged."""
+    header = ["employeeId,email,groups\n"]
+    rows = (f"E{number},e{number}@example.com,staff\n" for number in range(people))
+    tracemalloc.start()
+    try:
+        pool = Pool(users={}, calls=Counter())
+        for number in range(people):
+            pool.add(user(f"e{number}", f"E{number}", **current(f"E{number}", groups="staff")))
+        differ = Differ(pool, POLICY)
+        drifts = list(differ.diff(Snapshot(itertools.chain(header, rows), "csv", today=TODAY)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert drifts == []
+    assert differ.counts["unchanged"] == people
+    return peak
+
+
+def test_memory_does_not_grow_with_the_pool_or_the_snapshot() -> None:
+    small, large = traced_peak_of_a_diff(500), traced_peak_of_a_diff(5_000)
+
+    # The index held in memory before took 1.2 KB per user here: 5.4 MB more for the larger
+    assert large - small < 1_000_000
+
+
+class ThrottlingCognito:
+    """ListUsers answering one page after `throttles` TooManyRequestsException, as left by the client's own
+    retries."""
+
+    def __init__(self, throttles: int) -> None:
+        self.throttles = throttles
+        self.tries = 0
+
+    def list_users(self, **params: Any) -> dict[str, Any]:
+        self.tries += 1
+        if self.tries <= self.throttles:
+            error = {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}
+            raise ClientError(error, "ListUsers")  # type: ignore[arg-type]
+        return {"Users": [{"Username": "e1"}]}
+
+
+def test_a_read_still_throttled_waits_for_its_next_token_and_is_tried_again_up_to_a_limit() -> None:
+    recovers, gives_up = ThrottlingCognito(THROTTLED_TRIES - 1), ThrottlingCognito(THROTTLED_TRIES)
+
+    reads = PacedReads(recovers)  # type: ignore[arg-type]
+    assert list(reads.pages("ListUsers", "PaginationToken", UserPoolId="p")) == [[{"Username": "e1"}]]
+    assert reads.calls == {"ListUsers": THROTTLED_TRIES}
+    with pytest.raises(ClientError, match="Rate exceeded"):
+        list(PacedReads(gives_up).pages("ListUsers", "PaginationToken", UserPoolId="p"))  # type: ignore[arg-type]
+    assert (recovers.tries, gives_up.tries) == (THROTTLED_TRIES, THROTTLED_TRIES)
 
 
 # --- Repairs in the planner ---------------------------------------------------------------------------------

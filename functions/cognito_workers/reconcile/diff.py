@@ -14,14 +14,17 @@ leaver. Only what a row gives is compared: its attributes, and its groups among 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cognito_workers.lifecycle.events import EmployeeOnboarded
 from cognito_workers.reconcile.policy import ReconciliationPolicy
 from cognito_workers.reconcile.pool import Pool, PoolUser
+from cognito_workers.reconcile.scratch import scratch_database
 from cognito_workers.reconcile.snapshot import BadRow, Row
 
 DriftKind = Literal["joiner", "mover", "leaver", "rehire", "ambiguous", "unmanaged", "badRow"]
@@ -33,6 +36,8 @@ EVENT_OF_KIND: dict[str, str] = {
     "rehire": "EmployeeRehired",
 }
 _CUSTOM_PREFIX = "custom:"
+# The rows matching a user by fallback, kept until every row is read: as many as users predate the stack.
+_CLAIMS_SCHEMA = "CREATE TABLE claims (username TEXT, line INTEGER, joiner TEXT, terminated BOOLEAN);"
 
 
 @dataclass(frozen=True)
@@ -68,15 +73,16 @@ class PersonDrift:
 
 
 class Differ:
-    """Compares a snapshot's rows with a pool read before it; `counts` are complete once diff() is through."""
+    """Compares a snapshot's rows with a pool read before it; `counts` are complete once diff() is through.
+    The users matched are marked in the pool (one Differ at a time)."""
 
     def __init__(self, pool: Pool, policy: ReconciliationPolicy) -> None:
         self._pool = pool
         self._policy = policy
         self._managed_groups = frozenset(policy.managed_groups)
-        self._matched: set[str] = set()
-        # Users matched by fallback, by username: linked once every row is read, unless two rows claim one.
-        self._claims: dict[str, list[Row]] = {}
+        pool.forget_matches()
+        # Users matched by fallback: linked once every row is read, unless two rows claim one.
+        self._claims = scratch_database(self, _CLAIMS_SCHEMA)
         self.counts: Counter[str] = Counter()
 
     def diff(self, rows: Iterable[Row | BadRow]) -> Iterator[PersonDrift]:
@@ -86,23 +92,45 @@ class Differ:
                 yield self._counted(PersonDrift("badRow", row.employee_id, None, row.line, (row.reason,)))
             else:
                 yield from self._row(row)
-        for username, rows_claiming in self._claims.items():
-            user = self._pool.users[username]
+        for username, rows_claiming in self._claimed():
+            user = self._pool.user(username)
+            assert user is not None  # claimed as found in the pool
             if len(rows_claiming) > 1:
-                self._matched.add(username)
+                self._pool.match([username])
                 lines = ", ".join(str(row.line) for row in rows_claiming)
                 for row in rows_claiming:
                     yield self._ambiguous(row, f"user {username} matches the rows on lines {lines}")
             else:
                 yield from self._compare(rows_claiming[0], user, linked=True)
-        for user in self._pool.users.values():
-            if user.username not in self._matched and not user.unmanaged and user.enabled:
+        for user in self._pool.unmatched():
+            if not user.unmanaged and user.enabled:
                 yield self._counted(self._leaver(user.employee_id or user.username, user, None))
 
+    def _claim(self, username: str, row: Row) -> None:
+        joiner = row.joiner.model_dump_json(by_alias=True, exclude_unset=True)
+        self._claims.execute(
+            "INSERT INTO claims VALUES (?, ?, ?, ?)", (username, row.line, joiner, row.terminated)
+        )
+
+    def _claimed(self) -> Iterator[tuple[str, list[Row]]]:
+        """Each user claimed, in the order of its first claim, with the rows claiming it in their order."""
+        claims = self._claims.execute(
+            "SELECT username, line, joiner, terminated FROM claims "
+            "ORDER BY min(rowid) OVER (PARTITION BY username), rowid"
+        )
+        for username, rows in itertools.groupby(claims, key=lambda claim: claim[0]):
+            yield (
+                username,
+                [
+                    Row(line, EmployeeOnboarded.model_validate_json(joiner), bool(terminated))
+                    for _, line, joiner, terminated in rows
+                ],
+            )
+
     def _row(self, row: Row) -> Iterator[PersonDrift]:
-        by_id = self._pool.by_employee_id.get(row.employee_id, [])
+        by_id = self._pool.with_employee_id(row.employee_id)
         if len(by_id) > 1:
-            self._matched.update(user.username for user in by_id)
+            self._pool.match(user.username for user in by_id)
             names = ", ".join(sorted(user.username for user in by_id))
             yield self._ambiguous(row, f"users {names} all carry employeeId {row.employee_id}")
             return
@@ -111,15 +139,15 @@ class Differ:
             return
         candidates = self._fallback(row)
         if len(candidates) > 1:
-            self._matched.update(user.username for user in candidates)
+            self._pool.match(user.username for user in candidates)
             names = ", ".join(sorted(user.username for user in candidates))
             yield self._ambiguous(row, f"users {names} all match by verified email")
         elif candidates:
-            self._claims.setdefault(candidates[0].username, []).append(row)
+            self._claim(candidates[0].username, row)
         elif row.terminated:
             self.counts["unchanged"] += 1  # gone, and no user left
-        elif (taken := self._pool.users.get(row.username)) is not None:
-            self._matched.add(taken.username)
+        elif (taken := self._pool.user(row.username)) is not None:
+            self._pool.match([taken.username])
             owner = taken.employee_id or "no employeeId"
             yield self._ambiguous(row, f"username {row.username} is taken by a user of {owner}")
         else:
@@ -129,16 +157,16 @@ class Differ:
     def _fallback(self, row: Row) -> list[PoolUser]:
         for rule in self._policy.fallback_match:
             if rule == "username":
-                user = self._pool.users.get(row.username)
+                user = self._pool.user(row.username)
                 found = [user] if user is not None and user.employee_id is None else []
             else:
-                found = self._pool.by_verified_email.get(row.joiner.email.lower(), [])
+                found = self._pool.with_verified_email(row.joiner.email.lower())
             if found:
                 return found
         return []
 
     def _compare(self, row: Row, user: PoolUser, *, linked: bool) -> Iterator[PersonDrift]:
-        self._matched.add(user.username)
+        self._pool.match([user.username])
         if user.unmanaged:
             yield self._counted(PersonDrift("unmanaged", row.employee_id, user.username, row.line))
             return

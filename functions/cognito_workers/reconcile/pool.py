@@ -3,9 +3,10 @@ unmanaged group, never one call per user, each call paced under its quota catego
 
 from __future__ import annotations
 
+import json
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +17,26 @@ from cognito_workers.errors import error_code
 from cognito_workers.lifecycle.events import EMPLOYEE_ID_ATTRIBUTE
 from cognito_workers.pacing import TokenBucket
 from cognito_workers.reconcile.policy import ReconciliationPolicy
+from cognito_workers.reconcile.scratch import scratch_database
 
 if TYPE_CHECKING:
     from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
 
 PAGE_SIZE = 60  # the most ListUsers and ListUsersInGroup return at once
-# Attributes no snapshot speaks of: not kept, so that 100,000 users stay small in memory.
+# A call still throttled after the client's own retries waits for its next token and is tried again, up to
+# this many times: the rest of the account shares the quota, and a run reads for minutes.
+THROTTLED_TRIES = 5
+# Attributes no snapshot speaks of: not kept.
 _NOT_KEPT = frozenset({"sub", "cognito:user_status"})
+_GROUP_END = "\n"  # ends each group name in the users' `groups`: no group name holds one
+_SCHEMA = """
+CREATE TABLE users (
+    username TEXT PRIMARY KEY, enabled BOOLEAN, sub TEXT, attributes TEXT, groups TEXT, unmanaged BOOLEAN,
+    employee_id TEXT, verified_email TEXT, matched BOOLEAN
+);
+CREATE INDEX users_by_employee_id ON users (employee_id) WHERE employee_id IS NOT NULL;
+CREATE INDEX users_by_verified_email ON users (verified_email) WHERE verified_email IS NOT NULL;
+"""
 
 
 @dataclass(slots=True)
@@ -44,25 +58,85 @@ class PoolUser:
         return self.attributes.get("email") if verified else None
 
 
-@dataclass
 class Pool:
-    """The pool's users by username, with the indexes matching needs."""
+    """The pool's users as read, with the lookups matching needs and the users its Differ's rows have matched,
+    in a scratch database (scratch.py): its memory does not grow with the pool."""
 
-    users: dict[str, PoolUser]
-    calls: Counter[str]
+    def __init__(self, users: Mapping[str, PoolUser], calls: Counter[str]) -> None:
+        self.calls = calls
+        self._database = scratch_database(self, _SCHEMA)
+        for user in users.values():
+            self.add(user)
 
-    def __post_init__(self) -> None:
-        self.by_employee_id: dict[str, list[PoolUser]] = defaultdict(list)
-        self.by_verified_email: dict[str, list[PoolUser]] = defaultdict(list)
-        for user in self.users.values():
-            if user.employee_id is not None:
-                self.by_employee_id[user.employee_id].append(user)
-            elif user.verified_email is not None:  # only users without the id are matched by email
-                self.by_verified_email[user.verified_email.lower()].append(user)
+    def add(self, user: PoolUser) -> None:
+        """A user as listed; listed again, its latest state in its first place."""
+        email = user.verified_email  # only users without the id are matched by email
+        self._database.execute(
+            "INSERT INTO users VALUES (:username, :enabled, :sub, :attributes, :groups, :unmanaged, "
+            ":employee_id, :email, FALSE) ON CONFLICT (username) DO UPDATE SET enabled = :enabled, "
+            "sub = :sub, attributes = :attributes, groups = :groups, unmanaged = :unmanaged, "
+            "employee_id = :employee_id, verified_email = :email",
+            {
+                "username": user.username,
+                "enabled": user.enabled,
+                "sub": user.sub,
+                "attributes": json.dumps(user.attributes),
+                "groups": "".join(group + _GROUP_END for group in user.groups),
+                "unmanaged": user.unmanaged,
+                "employee_id": user.employee_id,
+                "email": email.lower() if user.employee_id is None and email is not None else None,
+            },
+        )
+
+    def add_to_group(self, username: str, group: str) -> None:
+        self._database.execute(
+            "UPDATE users SET groups = groups || ? WHERE username = ?", (group + _GROUP_END, username)
+        )
+
+    def mark_unmanaged(self, username: str) -> None:
+        self._database.execute("UPDATE users SET unmanaged = TRUE WHERE username = ?", (username,))
+
+    def user(self, username: str) -> PoolUser | None:
+        return next(self._users("username = ?", username), None)
+
+    def with_employee_id(self, employee_id: str) -> list[PoolUser]:
+        return list(self._users("employee_id = ?", employee_id))
+
+    def with_verified_email(self, email: str) -> list[PoolUser]:
+        """The users without an employeeId whose verified email is `email` (lower case)."""
+        return list(self._users("verified_email = ?", email))
+
+    def forget_matches(self) -> None:
+        self._database.execute("UPDATE users SET matched = FALSE")
+
+    def match(self, usernames: Iterable[str]) -> None:
+        self._database.executemany(
+            "UPDATE users SET matched = TRUE WHERE username = ?", [(name,) for name in usernames]
+        )
+
+    def unmatched(self) -> Iterator[PoolUser]:
+        """The users no row has matched, in the order they were listed."""
+        return self._users("NOT matched")
 
     @property
     def managed_users(self) -> int:
-        return sum(not user.unmanaged for user in self.users.values())
+        (count,) = self._database.execute("SELECT count(*) FROM users WHERE NOT unmanaged").fetchone()
+        return int(count)
+
+    def _users(self, condition: str, *parameters: str) -> Iterator[PoolUser]:
+        for username, enabled, sub, attributes, groups, unmanaged in self._database.execute(
+            "SELECT username, enabled, sub, attributes, groups, unmanaged FROM users "
+            f"WHERE {condition} ORDER BY rowid",
+            parameters,
+        ):
+            yield PoolUser(
+                username,
+                bool(enabled),
+                sub,
+                json.loads(attributes),
+                set(groups.split(_GROUP_END)) - {""},
+                bool(unmanaged),
+            )
 
 
 class PacedReads:
@@ -86,35 +160,46 @@ class PacedReads:
 
     def pages(self, operation: str, token_name: str, **params: Any) -> Iterator[list[dict[str, Any]]]:
         """Every page of a listing, following its pagination token."""
-        method = getattr(self._cognito, "list_users" if operation == "ListUsers" else "list_users_in_group")
-        bucket = self._buckets[RECONCILER.reads[operation]]
         token: str | None = None
         while True:
-            bucket.wait(self._sleep)
-            self.calls[operation] += 1
-            answer = method(**params, Limit=PAGE_SIZE, **({token_name: token} if token else {}))
+            answer = self._call(
+                operation, **params, Limit=PAGE_SIZE, **({token_name: token} if token else {})
+            )
             yield answer["Users"]
             token = answer.get(token_name)
             if not token:
                 return
 
+    def _call(self, operation: str, **params: Any) -> Any:
+        method = getattr(self._cognito, "list_users" if operation == "ListUsers" else "list_users_in_group")
+        bucket = self._buckets[RECONCILER.reads[operation]]
+        throttled = 0
+        while True:
+            bucket.wait(self._sleep)
+            self.calls[operation] += 1
+            try:
+                return method(**params)
+            except ClientError as error:
+                throttled += 1
+                if error_code(error) != "TooManyRequestsException" or throttled == THROTTLED_TRIES:
+                    raise
+
 
 def read_pool(reads: PacedReads, *, user_pool_id: str, policy: ReconciliationPolicy) -> Pool:
-    users: dict[str, PoolUser] = {}
+    pool = Pool(users={}, calls=reads.calls)
     for page in reads.pages("ListUsers", "PaginationToken", UserPoolId=user_pool_id):
         for listed in page:
             user = _pool_user(listed)
             user.unmanaged = policy.unmanaged_username(user.username)
-            users[user.username] = user
+            pool.add(user)
+    # A member listed by no page (created since) is not in the pool and not updated.
     for group in policy.managed_groups:
         for username in _members(reads, user_pool_id, group):
-            if username in users:
-                users[username].groups.add(group)
+            pool.add_to_group(username, group)
     for group in policy.unmanaged_groups:
         for username in _members(reads, user_pool_id, group):
-            if username in users:
-                users[username].unmanaged = True
-    return Pool(users=users, calls=reads.calls)
+            pool.mark_unmanaged(username)
+    return pool
 
 
 def _members(reads: PacedReads, user_pool_id: str, group: str) -> Iterator[str]:

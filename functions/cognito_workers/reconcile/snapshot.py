@@ -1,5 +1,5 @@
-"""Reading an HR snapshot: CSV or JSON Lines, streamed row by row (memory does not grow with the rows read,
-but for the ids seen, which a duplicate must be told by).
+"""Reading an HR snapshot: CSV or JSON Lines, streamed row by row (memory does not grow with the rows read:
+the ids seen, which a duplicate is told by, are kept in a scratch database).
 
 A row is an EmployeeOnboarded's detail (the joiner's fields) and may carry `terminationDate`: a row whose
 termination date has come is a leaver, not a current employee. In CSV, `groups` holds the group names
@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from cognito_workers.errors import CommandRejected
 from cognito_workers.lifecycle.events import EmployeeOnboarded, parse_lifecycle_event
+from cognito_workers.reconcile.scratch import scratch_database
 
 SnapshotFormat = Literal["csv", "jsonl"]
 REQUIRED_COLUMNS = ("employeeId", "email")
@@ -34,6 +35,8 @@ _JOINER_FIELDS = frozenset(
     field.alias or name for name, field in EmployeeOnboarded.model_fields.items() if name != "attributes"
 )
 _LIST_SEPARATOR = ";"
+# The line of each employeeId and username read, by field name.
+_SEEN_SCHEMA = "CREATE TABLE seen (field TEXT, key TEXT, line INTEGER, PRIMARY KEY (field, key));"
 
 
 class SnapshotRefused(Exception):
@@ -90,8 +93,7 @@ class Snapshot:
         self._format = snapshot_format
         self._today = today
         self._hash = hashlib.sha256()
-        self._lines_of_ids: dict[str, int] = {}
-        self._lines_of_usernames: dict[str, int] = {}
+        self._seen = scratch_database(self, _SEEN_SCHEMA)
         self.rows = 0
         self.bad_rows = 0
 
@@ -158,14 +160,19 @@ class Snapshot:
         except CommandRejected as rejection:
             return BadRow(line, rejection.message.replace("detail.", ""), employee_id)
         assert isinstance(joiner, EmployeeOnboarded)
-        for seen, key, name in (
-            (self._lines_of_ids, joiner.employee_id, "employeeId"),
-            (self._lines_of_usernames, joiner.cognito_username, "username"),
-        ):
-            if key in seen:
-                return BadRow(line, f"{name}: {key!r} is already on line {seen[key]}", joiner.employee_id)
-            seen[key] = line
+        for name, key in (("employeeId", joiner.employee_id), ("username", joiner.cognito_username)):
+            first = self._first_line(name, key, line)
+            if first != line:
+                return BadRow(line, f"{name}: {key!r} is already on line {first}", joiner.employee_id)
         return Row(line, joiner, terminated)
+
+    def _first_line(self, name: str, key: str, line: int) -> int:
+        """The line `key` was first read on as `name`: `line` if it is the first."""
+        (first,) = self._seen.execute(
+            "INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET line = line RETURNING line",
+            (name, key, line),
+        ).fetchone()
+        return int(first)
 
     def _terminated(self, value: Any) -> bool:
         if value is None:
