@@ -10,12 +10,16 @@ puts twice each category's rate of commands on the queues of its actions, two ac
 - UserResourceUpdate (5/s): AdminSetUserSettings and AdminUpdateDeviceStatus (the local Cognito's own:
   local_aws/cognito_extensions.py) of existing users and their devices.
 
-The functions drain them at the concurrency the template gives them. Per category: the achieved rate (the
-calls the local Cognito let through per second, over the seconds strictly inside the busy period) against
-the scaled quota, and the calls it throttled. Then: lost (commands without a success, a replayed success or
-a dead letter), dead letters, and what the budget costs per command (DynamoDB UpdateItem requests of the
-run, less the idempotency layer's one per applied command; places booked, from the table). No plan is
-involved: the commands go straight to the actions' queues, so no plan can stall.
+While the load begins, a small HR roster goes through the planner under the same pressure: PLAN_JOINERS
+joiners (a creation and a group each) and PLAN_LEAVERS leavers of users with a device (their lock-out, the
+device forgotten, their groups removed), so that plans' steps wait for the same budget as the commands.
+
+Every function of the template drains them at the concurrency the template gives it. Per category: the
+achieved rate (the calls the local Cognito let through per second, over the seconds strictly inside the
+busy period) against the scaled quota, and the calls it throttled. Then: lost (commands without a success,
+a replayed success or a dead letter), dead letters, plans that did not complete (stalled, failed, or not
+ended when the pipeline drained), and what the budget costs per command (DynamoDB UpdateItem requests of
+the run, less the idempotency layer's one per applied command and plan step; places booked, from the table).
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ import boto3
 from botocore.config import Config
 
 from benchmarks.report import Figure, describe_machine, render
+from cognito_workers.catalog import ACTIONS_BY_NAME
 from cognito_workers.clients import CLIENT_CONFIG
 from cognito_workers.consumer import QueueConsumer
-from local_aws.deployment import LocalDeployment, provision
-from local_aws.pipeline import LocalPipeline, Prepare, action_function, quiet_local_workers
+from local_aws.deployment import HR_SOURCE, LocalDeployment, provision
+from local_aws.pipeline import LocalPipeline, Prepare, action_function, local_function, quiet_local_workers
 from local_aws.quotas import scaled_rates
 from local_aws.server import LocalAws, QuotaReport, start_local_aws
-from operator_cli.app import queue_depths
+from operator_cli.app import put_events_in_batches, queue_depths
 
 SCALE = 0.2
 LOAD_SECONDS = 30
@@ -47,6 +52,11 @@ OVERLOAD = 2
 RATE_GOAL = (0.9, 1.0)
 THROTTLE_GOAL = 0.01
 VISIBILITY_TIMEOUT_SECONDS = 5
+# The roster that goes through the planner during the load.
+PLAN_JOINERS = 20
+PLAN_LEAVERS = 10
+# Commands of the load carry idempotency keys of their own (a plan's steps start with "plan:").
+COMMAND_KEY_PREFIX = "mixed-"
 # On-demand DynamoDB writes, us-east-1, per million write request units (at the time of writing).
 DOLLARS_PER_MILLION_WRITES = 0.625
 
@@ -98,6 +108,17 @@ class CategoryLoad:
 
 
 @dataclass(frozen=True)
+class Outcomes:
+    """What the audit stream says of the run: the load's commands applied (distinct idempotency keys of
+    their successes and replayed successes), each plan's ending, and the plans' steps applied."""
+
+    applied: int
+    plans: int
+    completed: int
+    steps_applied: int
+
+
+@dataclass(frozen=True)
 class MixedLoad:
     seconds: float
     categories: tuple[CategoryLoad, ...]
@@ -106,10 +127,17 @@ class MixedLoad:
     dead_lettered: int
     budget_requests: int
     places_booked: int
+    plans: int
+    plans_completed: int
 
     @property
     def lost(self) -> int:
         return self.commands - self.applied - self.dead_lettered
+
+    @property
+    def stalled_plans(self) -> int:
+        """Plans that did not complete: stalled on a step that gave up, failed, or still running."""
+        return self.plans - self.plans_completed
 
     @property
     def requests_per_command(self) -> float:
@@ -149,24 +177,31 @@ def mixed_load(load_seconds: int, prepare: Prepare | None = None) -> MixedLoad:
             for category, actions in LOAD.items()
             for action in actions
         }
-        users = _set_up_users(
-            aws,
-            deployment,
-            max(per_action[a] for c, actions in LOAD.items() if c != "UserCreation" for a in actions),
-        )
+        commanded = max(per_action[a] for c, actions in LOAD.items() if c != "UserCreation" for a in actions)
+        # The leavers' users apart from the commands' ones: a leaver's device is forgotten, which a later
+        # AdminUpdateDeviceStatus of the load would find gone.
+        users = _set_up_users(aws, deployment, commanded + PLAN_LEAVERS)
+        users, leavers = users[:commanded], [username for username, _ in users[commanded:]]
         aws.reset_request_counts()
         aws.enforce_quotas(True, SCALE)
         started = time.perf_counter()
-        functions = [action_function(deployment, action, prepare=prepare) for action in ACTIONS]
+        functions = [
+            action_function(deployment, action, prepare=prepare)
+            if action in ACTIONS_BY_NAME
+            else local_function(function)  # the planner's functions, the reconciler
+            for action, function in deployment.functions.items()
+        ]
         with LocalPipeline(functions) as pipeline:
+            _publish_roster(deployment, leavers)
             _publish_at_overload(deployment, rates, users, load_seconds)
             pipeline.drain(timeout_s=600 + 10 * load_seconds)
         seconds = time.perf_counter() - started
         report = aws.quota_report()
         requests = aws.request_counts()
-        applied = _applied(deployment)
+        outcomes = _outcomes(deployment)
         sqs = boto3.client("sqs")
-        dead_lettered = sum(sum(queue_depths(sqs, deployment.queues[a].dead_letter_url)) for a in ACTIONS)
+        dead_letter_urls = [function.queue.dead_letter_url for function in deployment.functions.values()]
+        dead_lettered = sum(sum(queue_depths(sqs, url)) for url in dead_letter_urls)
         booked = _places_booked(deployment)
     return MixedLoad(
         seconds=seconds,
@@ -175,10 +210,12 @@ def mixed_load(load_seconds: int, prepare: Prepare | None = None) -> MixedLoad:
             for category in LOAD
         ),
         commands=sum(per_action.values()),
-        applied=applied,
+        applied=outcomes.applied,
         dead_lettered=dead_lettered,
-        budget_requests=requests["UpdateItem"] - applied,
+        budget_requests=requests["UpdateItem"] - outcomes.applied - outcomes.steps_applied,
         places_booked=booked,
+        plans=outcomes.plans,
+        plans_completed=outcomes.completed,
     )
 
 
@@ -198,6 +235,38 @@ def _set_up_users(aws: LocalAws, deployment: LocalDeployment, count: int) -> lis
     return users
 
 
+def _publish_roster(deployment: LocalDeployment, leavers: list[str]) -> None:
+    """The roster's HR events, for the planner: joiners with a group, leavers of users with a device."""
+    joiners = [
+        (
+            "EmployeeOnboarded",
+            {
+                "employeeId": f"J{number}",
+                "username": f"joiner-plan-{number}",
+                "email": f"joiner-plan-{number}@example.com",
+                "groups": ["staff"],
+                "sendInvitation": False,
+            },
+        )
+        for number in range(PLAN_JOINERS)
+    ]
+    leaving = [
+        ("EmployeeOffboarded", {"employeeId": username.upper(), "username": username}) for username in leavers
+    ]
+    put_events_in_batches(
+        boto3.client("events"),
+        [
+            {
+                "EventBusName": deployment.event_bus_name,
+                "Source": HR_SOURCE,
+                "DetailType": detail_type,
+                "Detail": json.dumps(detail),
+            }
+            for detail_type, detail in [*joiners, *leaving]
+        ],
+    )
+
+
 def _commands(users: list[User], rates: dict[str, int]) -> Iterator[list[tuple[str, str]]]:
     """Each second's commands, (action, body): twice each category's rate, its actions in turn."""
     numbers: Counter[str] = Counter()
@@ -210,7 +279,7 @@ def _commands(users: list[User], rates: dict[str, int]) -> Iterator[list[tuple[s
                 numbers[action] += 1
                 body = {
                     "action": action,
-                    "idempotencyKey": f"mixed-{action}-{number}",
+                    "idempotencyKey": f"{COMMAND_KEY_PREFIX}{action}-{number}",
                     "params": make(number, users),
                 }
                 second.append((action, json.dumps(body)))
@@ -238,22 +307,32 @@ def _publish_at_overload(
         threading.Event().wait(max(0.0, start + offset + 1 - time.monotonic()))
 
 
-def _applied(deployment: LocalDeployment) -> int:
-    """Commands that took effect once: distinct idempotency keys of the successes and replayed successes."""
+def _outcomes(deployment: LocalDeployment) -> Outcomes:
+    """The audit stream of the run, read to its end."""
     sqs = boto3.client("sqs")
-    keys = set()
+    keys: set[str] = set()
+    plans: dict[str, set[str]] = {}  # plan id: the plan events seen (an audit may arrive twice)
     while messages := sqs.receive_message(
         QueueUrl=deployment.outcomes_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
     ).get("Messages", []):
         for message in messages:
             event = json.loads(message["Body"])
+            detail = event["detail"]
             if event["detail-type"] in ("ActionSucceeded", "ActionSkipped"):
-                keys.add(event["detail"]["idempotencyKey"])
+                keys.add(detail["idempotencyKey"])
+            if "planId" in detail:
+                plans.setdefault(detail["planId"], set()).add(event["detail-type"])
         sqs.delete_message_batch(
             QueueUrl=deployment.outcomes_queue_url,
             Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
         )
-    return len(keys)
+    commands = {key for key in keys if key.startswith(COMMAND_KEY_PREFIX)}
+    return Outcomes(
+        applied=len(commands),
+        plans=len(plans),
+        completed=sum("PlanCompleted" in events for events in plans.values()),
+        steps_applied=len(keys - commands),
+    )
 
 
 def _places_booked(deployment: LocalDeployment) -> int:
@@ -303,11 +382,17 @@ def run(*, smoke: bool = False, prepare: Prepare | None = None) -> list[Figure]:
             name="mixed load: calls throttled by the local Cognito",
             measured=f"{throttled_share:.2%}",
             goal=f"< {THROTTLE_GOAL:.0%}, 0 lost, 0 in DLQ, 0 stalled plans",
-            met=throttled_share < THROTTLE_GOAL and load.lost == 0 and load.dead_lettered == 0,
+            met=throttled_share < THROTTLE_GOAL
+            and load.lost == 0
+            and load.dead_lettered == 0
+            and load.stalled_plans == 0,
             details=(
                 f"{throttled} of {allowed + throttled} calls; {load.commands} commands of"
                 f" {', '.join(ACTIONS)}, {load.applied} applied in {load.seconds:.0f} s: lost {load.lost},"
-                f" in DLQ {load.dead_lettered}; no plans (the commands go straight to the actions' queues)",
+                f" in DLQ {load.dead_lettered} (every function's)",
+                f"{load.plans} plans ({PLAN_JOINERS} joiners, {PLAN_LEAVERS} leavers of users with a device)"
+                f" through the planner under the same load: {load.plans_completed} completed, stalled or"
+                f" not completed {load.stalled_plans}",
             ),
         ),
         Figure(
