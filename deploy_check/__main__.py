@@ -53,6 +53,7 @@ from deploy_check.template import (
     unknown_resource_edits,
 )
 from deploy_check.tour import run_tour, unserved_actions
+from infra.consumer import VISIBILITY_TIMEOUT_FACTOR
 from local_aws.context import cdk_context
 from local_aws.demo import NEW_PASSWORD, TEMPORARY_PASSWORD, Demo
 from local_aws.deployment import OUTCOME_SOURCE, LocalDeployment
@@ -61,7 +62,10 @@ from local_aws.template import edited
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
-DRAIN_TIMEOUT_SECONDS = 30
+# Beyond an action queue's visibility timeout (six function timeouts plus the window): a step the planner
+# published twice can run in two invocations at once, and the copy that found the other in progress comes
+# back only when its visibility timeout ends (it is then skipped as applied).
+DRAIN_MARGIN_SECONDS = 30
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
 
@@ -290,7 +294,9 @@ def _drive(
 
 
 def _wait_until_drained(sqs: Any, queues: dict[str, FunctionQueues]) -> str:
-    deadline = time.monotonic() + DRAIN_TIMEOUT_SECONDS
+    context = cdk_context()
+    visibility = VISIBILITY_TIMEOUT_FACTOR * context["functionTimeoutSeconds"]
+    deadline = time.monotonic() + visibility + context["maxBatchingWindowSeconds"] + DRAIN_MARGIN_SECONDS
     while remaining := undrained(sqs, queues):
         if time.monotonic() > deadline:
             return "; ".join(f"{function}: {depth}" for function, depth in remaining.items())

@@ -94,6 +94,14 @@ def send_poison(sqs: SQSClient, queue_url: str) -> set[str]:
     return {sqs.send_message(QueueUrl=queue_url, MessageBody=body)["MessageId"] for body in POISON_COMMANDS}
 
 
+def plan_endings(events: list[Event]) -> Counter[str]:
+    """The plans that ended, by how: plans, not audit events, since one plan's audit may arrive twice (the
+    planner publishes a transition's outbox again when the invocation that published it did not clear it,
+    as a concurrent transition of the same person does; queues deliver at least once)."""
+    ended = {(event["detail-type"], event["detail"].get("planId")) for event in events}
+    return Counter(kind for kind, _ in ended if kind in PLAN_ENDINGS)
+
+
 def roster_settled(poison_message_ids: set[str]) -> Callable[[list[Event]], bool]:
     """Whether every plan, the malformed event and every poison command have ended, from the events read."""
 
@@ -101,7 +109,7 @@ def roster_settled(poison_message_ids: set[str]) -> Callable[[list[Event]], bool
         kinds = Counter(event["detail-type"] for event in events)
         poisoned = {event["detail"].get("messageId") for event in events} & poison_message_ids
         return (
-            sum(kinds[kind] for kind in PLAN_ENDINGS) >= len(ROSTER) + 1  # the rehire
+            sum(plan_endings(events).values()) >= len(ROSTER) + 1  # the rehire
             and kinds["LifecycleEventRejected"] >= 1
             and poisoned == poison_message_ids
         )
@@ -110,20 +118,13 @@ def roster_settled(poison_message_ids: set[str]) -> Callable[[list[Event]], bool
 
 
 def outcome_checks(events: list[Event], poison_message_ids: set[str]) -> list[Check]:
-    # Plans, not audit events: one plan's audit may arrive twice (the planner publishes a transition's
-    # outbox again when the invocation that published it did not clear it; queues deliver at least once).
-    plan_endings = Counter(
-        kind
-        for kind, _ in {(e["detail-type"], e["detail"].get("planId")) for e in events}
-        if kind in PLAN_ENDINGS
-    )
     rejections = [event for event in events if event["detail-type"] == "LifecycleEventRejected"]
     poison = Counter(
         event["detail-type"] for event in events if event["detail"].get("messageId") in poison_message_ids
     )
     return [
         Check.compare(
-            "roster: plans ended", counted({"PlanCompleted": len(ROSTER) + 1}), counted(plan_endings)
+            "roster: plans ended", counted({"PlanCompleted": len(ROSTER) + 1}), counted(plan_endings(events))
         ),
         Check.compare(
             "roster: malformed HR event",
