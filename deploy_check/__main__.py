@@ -53,7 +53,6 @@ from deploy_check.template import (
     unknown_resource_edits,
 )
 from deploy_check.tour import run_tour, unserved_actions
-from infra.consumer import VISIBILITY_TIMEOUT_FACTOR
 from local_aws.context import cdk_context
 from local_aws.demo import NEW_PASSWORD, TEMPORARY_PASSWORD, Demo
 from local_aws.deployment import OUTCOME_SOURCE, LocalDeployment
@@ -62,9 +61,9 @@ from local_aws.template import edited
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
-# Beyond an action queue's visibility timeout (six function timeouts plus the window): a step the planner
+# How long past its visibility timeout a queue still holding a message is waited for: a step the planner
 # published twice can run in two invocations at once, and the copy that found the other in progress comes
-# back only when its visibility timeout ends (it is then skipped as applied).
+# back only when that timeout ends (it is then skipped as applied).
 DRAIN_MARGIN_SECONDS = 30
 EXIT_OK, EXIT_FAILED, EXIT_INTERRUPTED = 0, 1, 130
 
@@ -294,14 +293,20 @@ def _drive(
 
 
 def _wait_until_drained(sqs: Any, queues: dict[str, FunctionQueues]) -> str:
-    context = cdk_context()
-    visibility = VISIBILITY_TIMEOUT_FACTOR * context["functionTimeoutSeconds"]
-    deadline = time.monotonic() + visibility + context["maxBatchingWindowSeconds"] + DRAIN_MARGIN_SECONDS
+    """Until every queue is empty, or a queue still holds a message past its visibility timeout (as the
+    stack deployed it) and the margin."""
+    started = time.monotonic()
     while remaining := undrained(sqs, queues):
-        if time.monotonic() > deadline:
+        longest = max(_visibility_timeout(sqs, queues[function].url) for function in remaining)
+        if time.monotonic() - started > longest + DRAIN_MARGIN_SECONDS:
             return "; ".join(f"{function}: {depth}" for function, depth in remaining.items())
         time.sleep(1)
     return "all empty"
+
+
+def _visibility_timeout(sqs: Any, url: str) -> int:
+    answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
+    return int(answer["Attributes"]["VisibilityTimeout"])
 
 
 def _schedules(scheduler: Any, group: str) -> str:
