@@ -254,12 +254,16 @@ class DeploymentConfig(BaseModel):
         return not self.user_pool_id
 
     def tuning(self, action: str) -> WorkerTuning:
-        """The function and event-source knobs of one action: the defaults, then its overrides."""
+        """The function and event-source knobs of one action: the defaults, then its overrides. A lock-out
+        step's function and the planner's lock-out lane gather no batch unless overridden: a leaver's
+        lock-out passes three of their queues (the lane, the step, its outcome back to the lane), and
+        each window would add its length to the time to lock-out."""
+        lock_out_path = action in {PLANNER.lock_out_lane_name, *PLANNER.lock_out_actions}
         defaults = {
             "functionTimeoutSeconds": self.function_timeout_seconds,
             "functionMemoryMb": self.function_memory_mb,
             "batchSize": self.batch_size,
-            "maxBatchingWindowSeconds": self.max_batching_window_seconds,
+            "maxBatchingWindowSeconds": 0 if lock_out_path else self.max_batching_window_seconds,
         }
         return WorkerTuning.model_validate({**defaults, **self.action_overrides.get(action, {})})
 

@@ -131,6 +131,14 @@ def test_action_overrides_tune_one_action() -> None:
     assert config.tuning("AdminDeleteUser").function_timeout_seconds == config.function_timeout_seconds
 
 
+def test_the_lock_out_path_gathers_no_batch_unless_overridden() -> None:
+    config = config_with(actionOverrides={"AdminUserGlobalSignOut": {"maxBatchingWindowSeconds": 2}})
+    assert config.tuning("AdminDisableUser").max_batching_window_seconds == 0
+    assert config.tuning("LifecyclePlannerLockOut").max_batching_window_seconds == 0
+    assert config.tuning("AdminUserGlobalSignOut").max_batching_window_seconds == 2
+    assert config.tuning("AdminCreateUser").max_batching_window_seconds == config.max_batching_window_seconds
+
+
 def test_action_overrides_tune_the_planner_too() -> None:
     config = config_with(actionOverrides={"LifecyclePlanner": {"batchSize": 1}})
     assert config.tuning("LifecyclePlanner").batch_size == 1

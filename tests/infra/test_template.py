@@ -190,6 +190,21 @@ def test_action_overrides_reach_their_function_only(synthesized: Synthesized, wo
         assert batch_size == tuning.get("batchSize", synthesized.context["batchSize"])
 
 
+def test_the_lock_out_path_gathers_no_batch_and_every_other_consumer_the_configured_window(
+    synthesized: Synthesized, workers: Workers
+) -> None:
+    lock_out_path = {PLANNER.lock_out_lane_name, *PLANNER.lock_out_actions}
+    windows = {
+        name: workers.mappings[joined["mapping"]]["Properties"].get("MaximumBatchingWindowInSeconds", 0)
+        for name, joined in workers.by_function().items()
+        if name != RECONCILER.name  # one snapshot per invocation: tests/infra/test_reconciler.py
+    }
+    assert {name for name, window in windows.items() if window == 0} == lock_out_path
+    assert {window for name, window in windows.items() if name not in lock_out_path} == {
+        synthesized.context["maxBatchingWindowSeconds"]
+    }
+
+
 def test_every_worker_books_its_calls_in_its_categorys_budget_at_the_configured_rate(
     synthesized: Synthesized, workers: Workers
 ) -> None:
