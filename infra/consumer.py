@@ -5,7 +5,7 @@ planner (infra/planner.py). `QueueFedFunction` builds what they share, and each 
 and environment. `consumer_function` is the one factory of their Lambda functions.
 
 The role is written out statement by statement, exact actions on exact ARNs, instead of CDK's grant helpers
-(which add actions such as sqs:ChangeMessageVisibility or kms:ReEncrypt* that a consumer never calls), and
+(which add actions such as sqs:GetQueueUrl or kms:ReEncrypt* that a consumer never calls), and
 it is handed to the function immutable so that nothing adds to it later.
 """
 
@@ -146,6 +146,7 @@ class QueueFedFunction(Construct):
             environment={
                 "USER_POOL_ID": shared.user_pool_id,
                 "EVENT_BUS_NAME": shared.bus_name,
+                "QUEUE_URL": self.queue.queue_url,
                 "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
                 "MAX_RECEIVE_COUNT": str(shared.max_receive_count),
                 "OUTCOME_EVENT_SOURCE": shared.outcome_event_source,
@@ -176,7 +177,12 @@ class QueueFedFunction(Construct):
         return [
             iam.PolicyStatement(
                 sid="ConsumeItsQueue",
-                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                actions=[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ChangeMessageVisibility",  # a contended record comes back sooner
+                ],
                 resources=[self.queue.queue_arn],
             ),
             iam.PolicyStatement(

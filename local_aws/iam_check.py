@@ -41,6 +41,9 @@ NOT_CALLED_LOCALLY: Mapping[str, str] = {
     " mapping",
     "dynamodb:GetItem": "Powertools idempotency reads the record of a command delivered again, to answer it"
     " as the first delivery was answered: a path of duplicates and redrives",
+    "sqs:ChangeMessageVisibility": "a record another invocation holds (its command in progress, its person's"
+    " state being saved) comes back after seconds rather than the visibility timeout: a path of concurrent"
+    " duplicates",
     "sqs:SendMessage": "a rejected command, or one that used up its retries, goes to the function's DLQ with"
     " its reason: the path of poison input",
     "dynamodb:DeleteItem": "Powertools idempotency deletes the record of a command whose call failed, so that"

@@ -35,6 +35,12 @@ class RetryableFailure(CommandError):
     """Transient: throttling, 5xx, timeouts. The record goes back to its queue."""
 
 
+class ContendedFailure(RetryableFailure):
+    """Transient because another invocation holds what the record needs (its command in progress, its
+    person's state being saved): it is over within seconds, so the record comes back after a short delay
+    rather than the queue's visibility timeout (consumer.py)."""
+
+
 def describe_validation_error(
     error: ValidationError,
     prefix: str = "",

@@ -21,6 +21,8 @@ class ConsumerSettings(BaseModel):
 
     user_pool_id: UserPoolIdType = Field(alias="USER_POOL_ID")
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    # Its own queue, where a contended record's visibility is shortened (consumer.py), and its DLQ.
+    queue_url: str = Field(alias="QUEUE_URL", min_length=1)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", min_length=1)
     max_receive_count: Annotated[int, Field(ge=1, le=1000)] = Field(alias="MAX_RECEIVE_COUNT")
     outcome_event_source: str = Field(alias="OUTCOME_EVENT_SOURCE", default="cognito.workers", min_length=1)

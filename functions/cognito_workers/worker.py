@@ -28,7 +28,13 @@ from cognito_workers.catalog import ACTIONS_BY_NAME, ActionSpec
 from cognito_workers.cognito import run_action
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import CommandEnvelope, OutcomeDetail, OutcomeError
-from cognito_workers.errors import CommandError, CommandRejected, RetryableFailure, describe_validation_error
+from cognito_workers.errors import (
+    CommandError,
+    CommandRejected,
+    ContendedFailure,
+    RetryableFailure,
+    describe_validation_error,
+)
 from cognito_workers.params import ActionParams
 from cognito_workers.redaction import canonical_json, redact_result, secret_values, without_secret_params
 from cognito_workers.settings import WorkerSettings
@@ -185,7 +191,7 @@ class ActionWorker:
                 "IdempotencyKeyReused", "idempotencyKey: already used for a command with other params"
             ) from None
         except IdempotencyAlreadyInProgressError:
-            raise RetryableFailure("InProgress", "another delivery of this command is in progress") from None
+            raise ContendedFailure("InProgress", "another delivery of this command is in progress") from None
         except IdempotencyPersistenceLayerError as error:
             raise RetryableFailure("IdempotencyStoreUnavailable", str(error)) from error
         return outcome

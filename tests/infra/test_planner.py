@@ -83,6 +83,7 @@ def test_the_planner_environment_is_every_planner_setting(synthesized: Synthesiz
     # And each points at the planner's own resources
     joined = workers.planner
     context = synthesized.context
+    assert ref_target(env["QUEUE_URL"]) == joined["queue"]
     assert ref_target(env["DEAD_LETTER_QUEUE_URL"]) == joined["dlq"]
     assert int(env["MAX_RECEIVE_COUNT"]) == joined["max_receive_count"]
     assert ref_target(env["LIFECYCLE_TABLE_NAME"]) in tables_keyed_by(synthesized, "pk")
@@ -100,11 +101,12 @@ def test_the_lock_out_lane_is_the_planner_on_a_queue_of_its_own(
 ) -> None:
     planner, lane = workers.planner, workers.by_function()[PLANNER.lock_out_lane_name]
     # The same planner over the same state: its environment differs only by its own queue and DLQ
-    own = {"DEAD_LETTER_QUEUE_URL"}
+    own = {"QUEUE_URL", "DEAD_LETTER_QUEUE_URL"}
     planner_env, lane_env = workers.environment(PLANNER.name), workers.environment(PLANNER.lock_out_lane_name)
     assert {k: v for k, v in lane_env.items() if k not in own} == {
         k: v for k, v in planner_env.items() if k not in own
     }
+    assert ref_target(lane_env["QUEUE_URL"]) == lane["queue"]
     assert ref_target(lane_env["DEAD_LETTER_QUEUE_URL"]) == lane["dlq"]
     assert lane["queue"] != planner["queue"]
     # Lambda's smallest maximum concurrency: a lane for the few leavers, never starved by the planner's
@@ -131,9 +133,14 @@ def test_the_planner_role_holds_exactly_its_statements_and_no_cognito_action(
     _, group = schedule_group(synthesized)
     # Then its statements are exactly these: no cognito-idp action, no other resource
     assert normalized(role) == {
-        frozenset({"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}): (
-            f"${{{joined['queue']}.Arn}}"
-        ),
+        frozenset(
+            {
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",
+            }
+        ): (f"${{{joined['queue']}.Arn}}"),
         frozenset({"sqs:SendMessage"}): f"${{{joined['dlq']}.Arn}}",
         frozenset({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}): (
             f"${{{lifecycle_table}.Arn}}"

@@ -103,7 +103,9 @@ def test_every_function_environment_is_what_worker_settings_requires(
         # Every required setting is there, and nothing but settings and observability's variables
         assert required <= set(env)
         assert set(env) <= settings_names | OBSERVABILITY_VARIABLES
-        # The worker dead-letters into its own queue's DLQ, and counts deliveries as the queue does
+        # The worker shortens visibility on its own queue, dead-letters into that queue's DLQ, and counts
+        # deliveries as the queue does
+        assert ref_target(env["QUEUE_URL"]) == joined["queue"], action
         assert ref_target(env["DEAD_LETTER_QUEUE_URL"]) == joined["dlq"], action
         assert int(env["MAX_RECEIVE_COUNT"]) == joined["max_receive_count"]
         assert (
@@ -289,7 +291,12 @@ def test_every_role_holds_exactly_its_actions_on_the_pool_and_only_its_own_resou
         queue_actions = {
             a for s in granted for a in as_list(s["Action"]) if ref_target(s["Resource"]) == joined["queue"]
         }
-        assert queue_actions == {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+        assert queue_actions == {
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        }
         dlq_actions = {
             a for s in granted for a in as_list(s["Action"]) if ref_target(s["Resource"]) == joined["dlq"]
         }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,8 +14,8 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-from local_aws.deployment import MAX_RECEIVE_COUNT, LocalDeployment
-from local_aws.lambda_sqs import LambdaContext
+from local_aws.deployment import LOCAL_VISIBILITY_TIMEOUT_SECONDS, MAX_RECEIVE_COUNT, LocalDeployment
+from local_aws.lambda_sqs import BatchReport, LambdaContext
 from tests.conftest import Pipeline
 
 
@@ -297,3 +299,90 @@ def test_too_little_time_left_hands_records_back_unprocessed(
     assert enabled(cognito, deployment, user) is True
     pipeline.release_in_flight("AdminDisableUser")
     assert pipeline.deliver("AdminDisableUser").failed_message_ids == ()
+
+
+def _duplicate_found_in_progress(
+    pipeline: Pipeline, sqs: Any, command: dict[str, Any], earlier_receives: int
+) -> str:
+    """Deliver `command`, and while its Cognito call is in progress deliver a copy of it (after
+    `earlier_receives` receives that did not process it), as a second invocation would: the copy's message
+    id, handed back."""
+    action, url = command["action"], pipeline.deployment.queues[command["action"]].url
+    copies: list[BatchReport] = []
+
+    def deliver_a_copy(**_: Any) -> None:
+        if copies:
+            return
+        pipeline.send(action, command)
+        for _ in range(earlier_receives):
+            (message,) = sqs.receive_message(QueueUrl=url)["Messages"]
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        copies.append(pipeline.deliver(action))
+
+    pipeline.send(action, command)
+    worker = pipeline.worker(action)
+    client = boto3.client("cognito-idp")
+    client.meta.events.register("before-call.cognito-idp.*", deliver_a_copy)
+    worker.consumer.clients.cognito_idp = client
+    try:
+        assert pipeline.deliver(action).failed_message_ids == ()
+    finally:
+        del worker.consumer.clients.cognito_idp
+    (copy,) = copies
+    (message_id,) = copy.failed_message_ids
+    pipeline.in_flight.pop(action)  # not released by the test: only its own visibility brings it back
+    return message_id
+
+
+def _seconds_until_delivered(pipeline: Pipeline, action: str, within: float) -> float | None:
+    started = time.monotonic()
+    while (elapsed := time.monotonic() - started) < within:
+        if pipeline.deliver(action).received:
+            return elapsed
+        time.sleep(0.2)
+    return None
+
+
+def test_a_copy_found_in_progress_comes_back_within_seconds_and_is_skipped(
+    pipeline: Pipeline, sqs: Any, cognito: Any, deployment: LocalDeployment, user: str, unique: Any
+) -> None:
+    command = {
+        "action": "AdminDisableUser",
+        "idempotencyKey": unique("disable"),
+        "params": {"Username": user},
+    }
+
+    message_id = _duplicate_found_in_progress(pipeline, sqs, command, earlier_receives=0)
+
+    # Back after 2 s, not after the queue's visibility timeout, and skipped: the first copy applied it
+    seconds = _seconds_until_delivered(
+        pipeline, "AdminDisableUser", within=LOCAL_VISIBILITY_TIMEOUT_SECONDS / 2
+    )
+    assert seconds is not None
+    (skipped,) = pipeline.outcomes_of_message(message_id)
+    assert (skipped["detail-type"], skipped["detail"]["reason"]) == ("ActionSkipped", "AlreadyProcessed")
+    assert enabled(cognito, deployment, user) is False
+
+
+def test_the_delivery_before_the_last_waits_out_the_visibility_timeout(
+    pipeline: Pipeline, sqs: Any, user: str, unique: Any, worker_logs: io.StringIO
+) -> None:
+    command = {
+        "action": "AdminDisableUser",
+        "idempotencyKey": unique("disable"),
+        "params": {"Username": user},
+    }
+
+    # Its receive count one short of the last: a holder that crashed has its in-progress marker expire first
+    _duplicate_found_in_progress(pipeline, sqs, command, earlier_receives=MAX_RECEIVE_COUNT - 2)
+
+    (retry,) = [
+        line
+        for line in map(json.loads, worker_logs.getvalue().splitlines())
+        if line["message"] == "will be retried"
+    ]
+    assert (retry["error_code"], retry["receive_count"]) == ("InProgress", MAX_RECEIVE_COUNT - 1)
+    assert "retry_in_seconds" not in retry  # the queue's visibility timeout stands
+    assert _seconds_until_delivered(pipeline, "AdminDisableUser", within=3) is None

@@ -65,6 +65,7 @@ def test_every_function_gets_the_template_environment_resolved_to_local_resource
         # And references resolve to the local resources
         assert local.environment["USER_POOL_ID"] == deployment.user_pool_id
         assert local.environment["EVENT_BUS_NAME"] == deployment.event_bus_name
+        assert local.environment["QUEUE_URL"] == local.queue.url
         assert local.environment["DEAD_LETTER_QUEUE_URL"] == local.queue.dead_letter_url
     # And the settings each handler validates from them point at what exists locally
     planner = deployment.planner_settings()

@@ -88,6 +88,7 @@ def planner(store: MemoryStore, bus: RecordingBus) -> LifecyclePlanner:
         {
             "USER_POOL_ID": "us-east-1_Pool1",
             "EVENT_BUS_NAME": "bus",
+            "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/queue",
             "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/dlq",
             "MAX_RECEIVE_COUNT": "5",
             "LIFECYCLE_TABLE_NAME": "lifecycle",

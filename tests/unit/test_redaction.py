@@ -209,6 +209,7 @@ def offline_worker() -> Iterator[OfflineWorker]:
         {
             "USER_POOL_ID": POOL,
             "EVENT_BUS_NAME": "offline-bus",
+            "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/offline",
             "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/offline-dlq",
             "MAX_RECEIVE_COUNT": MAX_RECEIVE_COUNT,
             "IDEMPOTENCY_TABLE_NAME": "offline-idempotency",

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cognito_workers.catalog import PLANNER, RECONCILER
 from cognito_workers.consumer import Delivery, QueueConsumer
 from cognito_workers.contracts import OutcomeError
-from cognito_workers.errors import CommandRejected, RetryableFailure
+from cognito_workers.errors import CommandRejected, ContendedFailure
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.plans import PlannedCommand, plan_for
 from cognito_workers.lifecycle.schedules import DeletionSchedules
@@ -174,7 +174,7 @@ class LifecyclePlanner:
                 self._apply(username, effects)
                 store.clear_outbox(username, version)
             return
-        raise RetryableFailure("ConcurrentUpdate", f"the state of {username} kept changing while planning")
+        raise ContendedFailure("ConcurrentUpdate", f"the state of {username} kept changing while planning")
 
     def _apply(self, username: str, effects: Effects) -> None:
         if effects.cancel_scheduled_delete or effects.schedule_deletes:
