@@ -34,7 +34,7 @@ import boto3
 from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER
 from cognito_workers.settings import ConsumerSettings, PlannerSettings, WorkerSettings
 from local_aws.context import cdk_context
-from local_aws.quotas import scaled_rates
+from local_aws.quotas import QuotaScale, scaled_rates
 from local_aws.synth import stack_template
 from local_aws.template import Physical, Resolver, TemplateEdit, TemplateError, edited, set_property
 
@@ -225,7 +225,7 @@ def provision(
     prefix: str | None = None,
     leaver_threshold: int | None = None,
     lock_out_lane: bool | None = None,
-    quota_scale: float | None = None,
+    quota_scale: float | QuotaScale | None = None,
     visibility_timeout_seconds: int | None = LOCAL_VISIBILITY_TIMEOUT_SECONDS,
     function_timeout_seconds: int | None = None,
     batching_window_seconds: int | None = None,

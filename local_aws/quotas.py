@@ -18,7 +18,8 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from cognito_workers.catalog import ACTIONS, RECONCILER, QuotaCategory
@@ -34,13 +35,44 @@ CATEGORY_OF_OPERATION: dict[str, QuotaCategory] = {
 }
 
 
-def scaled_rates(scale: float) -> dict[str, int]:
+@dataclass(frozen=True)
+class QuotaScale:
+    """The share of Cognito's rates the local quotas run at: `default` for every category but those named in
+    `categories` (by quota name), each in (0, 1]. A benchmark that measures one category at Cognito's own
+    rate keeps the others' traffic slow enough for the emulator."""
+
+    default: float = 1.0
+    categories: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.categories) - {category.quota_name for category in QuotaCategory})
+        if unknown:
+            raise ValueError(f"scale: no quota category {', '.join(unknown)}")
+        if not all(0 < scale <= 1 for scale in (self.default, *self.categories.values())):
+            raise ValueError("scale: above 0, at most 1")
+
+    @classmethod
+    def of(cls, scale: float | QuotaScale) -> QuotaScale:
+        return scale if isinstance(scale, QuotaScale) else cls(scale)
+
+    def of_category(self, category: QuotaCategory) -> float:
+        return self.categories.get(category.quota_name, self.default)
+
+    def rate(self, category: QuotaCategory) -> float:
+        return category.requests_per_second * self.of_category(category)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"scale": self.default, "categories": dict(self.categories)}
+
+
+def scaled_rates(scale: float | QuotaScale) -> dict[str, int]:
     """Every category's requests per second at `scale`, as quotaOverrides; the budget books whole calls per
     second, so each scaled rate must be a whole number (0.2 gives 10, 24, 6, 24, 5, 10, 5 and 3)."""
-    rates = {category.quota_name: category.requests_per_second * scale for category in QuotaCategory}
+    scales = QuotaScale.of(scale)
+    rates = {category.quota_name: scales.rate(category) for category in QuotaCategory}
     fractional = sorted(name for name, rate in rates.items() if abs(rate - round(rate)) > 1e-9 or rate < 1)
     if fractional:
-        raise ValueError(f"scale {scale:g}: not a whole number of requests/s for {', '.join(fractional)}")
+        raise ValueError(f"scale {scale}: not a whole number of requests/s for {', '.join(fractional)}")
     return {name: round(rate) for name, rate in rates.items()}
 
 
@@ -53,24 +85,22 @@ class QuotaEnforcer:
         self._clock = clock
         self._lock = threading.Lock()
         self.enforced = False
-        self._scale = 1.0
+        self._scale = QuotaScale()
         self._buckets: dict[QuotaCategory, TokenBucket] = {}
         self.allowed: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self._allowed_per_second: Counter[tuple[str, int]] = Counter()
 
-    def enforce(self, enforced: bool, scale: float = 1.0) -> None:
-        """Switch enforcement, every category at `scale` times its rate (below 1: quotas that bind a local
+    def enforce(self, enforced: bool, scale: float | QuotaScale = 1.0) -> None:
+        """Switch enforcement, every category at its `scale` times its rate (below 1: quotas that bind a local
         pipeline slower than Cognito); every switch starts from full buckets and zero counts."""
-        if not 0 < scale <= 1:
-            raise ValueError("scale: above 0, at most 1")
+        scales = QuotaScale.of(scale)
         with self._lock:
             self.enforced = enforced
             self._buckets = {
-                category: TokenBucket(category.requests_per_second * scale, self._clock)
-                for category in QuotaCategory
+                category: TokenBucket(scales.rate(category), self._clock) for category in QuotaCategory
             }
-            self._scale = scale
+            self._scale = scales
             self.allowed.clear()
             self.throttled.clear()
             self._allowed_per_second.clear()
@@ -82,7 +112,8 @@ class QuotaEnforcer:
                 per_second.setdefault(name, {})[str(second)] = count
             return {
                 "enforced": self.enforced,
-                "scale": self._scale,
+                "scale": self._scale.default,
+                "categories": dict(self._scale.categories),
                 "allowed": dict(self.allowed),
                 "throttled": dict(self.throttled),
                 "allowed_per_second": per_second,
@@ -104,7 +135,7 @@ class QuotaEnforcer:
             {
                 "__type": "TooManyRequestsException",
                 "message": f"Rate exceeded for the {category.quota_name} category "
-                f"({category.requests_per_second * self._scale:g} requests per second)",
+                f"({self._scale.rate(category):g} requests per second)",
             }
         ).encode()
         start_response(

@@ -53,7 +53,7 @@ from local_aws.access_log import AccessLog, Call
 from local_aws.cognito_extensions import DeliveryCounts
 from local_aws.errors import LocalAwsError
 from local_aws.http_server import ThreadedWsgiServer
-from local_aws.quotas import QuotaEnforcer, WsgiApp
+from local_aws.quotas import QuotaEnforcer, QuotaScale, WsgiApp
 from local_aws.request_counts import RequestCounter
 
 LOOPBACK = "127.0.0.1"
@@ -142,10 +142,11 @@ class LocalAws:
     def reset_delivery_counts(self) -> None:
         self._tooling("DELETE", "delivery-counts")
 
-    def enforce_quotas(self, enforced: bool = True, scale: float = 1.0) -> None:
-        """Throttle Cognito calls over their quota category's rate (times `scale`), account-wide, as Cognito
-        does."""
-        self._tooling("PUT", "quotas", {"enforced": enforced, "scale": scale})
+    def enforce_quotas(self, enforced: bool = True, scale: float | QuotaScale = 1.0) -> None:
+        """Throttle Cognito calls over their quota category's rate (times its `scale`), account-wide, as
+        Cognito does."""
+        scales = scale.as_json() if isinstance(scale, QuotaScale) else {"scale": scale}
+        self._tooling("PUT", "quotas", {"enforced": enforced, **scales})
 
     def quota_report(self) -> QuotaReport:
         answer = self._tooling("GET", "quotas")
@@ -290,7 +291,8 @@ def _tooling_answer(
         return "200 OK", {}
     if (method, route) == ("PUT", "quotas"):
         try:
-            quotas.enforce(bool(body["enforced"]), float(body.get("scale", 1.0)))
+            scale = QuotaScale(float(body.get("scale", 1.0)), dict(body.get("categories") or {}))
+            quotas.enforce(bool(body["enforced"]), scale)
         except ValueError as error:
             return "400 Bad Request", {"error": "InvalidScale", "message": str(error)}
         return "200 OK", {}

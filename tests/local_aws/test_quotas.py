@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from cognito_workers.catalog import QuotaCategory
 from cognito_workers.pacing import TokenBucket
-from local_aws.quotas import scaled_rates
+from local_aws.quotas import QuotaScale, scaled_rates
 from local_aws.server import LocalAws, LocalToolingError
 
 USER_UPDATE_RATE = QuotaCategory.USER_UPDATE.requests_per_second
@@ -176,6 +176,21 @@ def test_scaled_quotas_bind_at_that_share_of_the_rate(
     assert report.scale == 0.2
 
 
+def test_a_category_scaled_on_its_own_binds_at_its_own_rate(
+    local_aws: LocalAws, cognito_without_retries: Any, user: tuple[str, str]
+) -> None:
+    local_aws.enforce_quotas(scale=QuotaScale(0.2, {"UserUpdate": 1.0}))
+    try:
+        answers = _disable_repeatedly(cognito_without_retries, user, USER_UPDATE_RATE)
+        report = local_aws.quota_report()
+    finally:
+        local_aws.enforce_quotas(False)
+
+    # UserUpdate's whole one-second burst passes, where the other categories' fifth would stop it at 5
+    assert answers.count("ok") > USER_UPDATE_RATE // 2
+    assert report.throttled["UserUpdate"] == answers.count("400 TooManyRequestsException")
+
+
 @pytest.mark.parametrize("scale", [0, 1.5])
 def test_a_scale_outside_0_to_1_is_refused(local_aws: LocalAws, scale: float) -> None:
     with pytest.raises(LocalToolingError) as refused:
@@ -198,6 +213,16 @@ def test_scaled_rates_are_the_budgets_quota_overrides_at_the_local_scale() -> No
         "UserPoolResourceUpdate": 3,
         "UserList": 6,
     }
+    # a category at a scale of its own
+    assert scaled_rates(QuotaScale(0.2, {"UserUpdate": 1.0, "UserCreation": 0.1})) == {
+        **scaled_rates(0.2),
+        "UserUpdate": 25,
+        "UserCreation": 5,
+    }
     # the budget books whole calls: a scale that leaves a fraction is refused, naming the categories
     with pytest.raises(ValueError, match="UserPoolResourceUpdate, UserResourceUpdate, UserUpdate"):
         scaled_rates(0.1)
+    with pytest.raises(ValueError, match="no quota category UserUpdates"):
+        QuotaScale(0.2, {"UserUpdates": 1.0})
+    with pytest.raises(ValueError, match="above 0, at most 1"):
+        QuotaScale(0.2, {"UserUpdate": 2})
