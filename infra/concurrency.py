@@ -44,13 +44,24 @@ class CategoryBudget:
     @property
     def maximum_concurrency(self) -> int:
         """Each of the category's actions gets this maximum concurrency: enough to use the budget alone."""
-        needed = math.ceil(self.requests_per_second / self.calls_per_second_per_instance)
-        return min(MAX_MAXIMUM_CONCURRENCY, max(MIN_MAXIMUM_CONCURRENCY, needed))
+        return _within_lambda_bounds(self.requests_per_second / self.calls_per_second_per_instance)
+
+    def lock_out_lane_concurrency(self, lock_out_calls: int) -> int:
+        """The planner's lock-out lane's maximum concurrency: enough for its transitions to keep up with the
+        lock-out calls using this whole budget. A leaver's lock-out is one HR event and `lock_out_calls`
+        outcomes, each a transition of the lane, so R lock-out calls a second bring R * (1 + calls) / calls
+        transitions; an instance runs r records a second, as a worker does."""
+        transitions = self.requests_per_second * (1 + lock_out_calls) / lock_out_calls
+        return _within_lambda_bounds(transitions / self.calls_per_second_per_instance)
 
     @property
     def instances(self) -> int:
         """How many instances the category's functions can run together (the surplus over R / r waits)."""
         return self.actions * self.maximum_concurrency
+
+
+def _within_lambda_bounds(instances: float) -> int:
+    return min(MAX_MAXIMUM_CONCURRENCY, max(MIN_MAXIMUM_CONCURRENCY, math.ceil(instances)))
 
 
 def calls_per_second_per_instance(assumed_record_millis: int) -> float:

@@ -11,9 +11,16 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER, QuotaCategory, ResourceNames
+from cognito_workers.catalog import (
+    ACTIONS,
+    ACTIONS_BY_NAME,
+    PLANNER,
+    RECONCILER,
+    QuotaCategory,
+    ResourceNames,
+)
 from infra.alarms import Alarms
-from infra.concurrency import MIN_MAXIMUM_CONCURRENCY, category_budgets
+from infra.concurrency import category_budgets
 from infra.config import LOG_RETENTION_DAYS, DeploymentConfig
 from infra.consumer import ARCHITECTURE, RUNTIME, ConsumerShared
 from infra.dashboard import OperatorDashboard
@@ -188,9 +195,13 @@ class CognitoWorkersStack(cdk.Stack):
         }
         self.lock_out_lane: LifecyclePlanner | None = None
         if config.lock_out_lane:
-            # Lambda's smallest maximum concurrency: leavers are few, and never wait behind other traffic.
+            (lock_out_category,) = {ACTIONS_BY_NAME[name].quota for name in PLANNER.lock_out_actions}
             self.lock_out_lane = planner(
-                "LockOutLane", lane=True, maximum_concurrency=MIN_MAXIMUM_CONCURRENCY
+                "LockOutLane",
+                lane=True,
+                maximum_concurrency=budgets[lock_out_category].lock_out_lane_concurrency(
+                    len(PLANNER.lock_out_actions)
+                ),
             )
             lane_inputs = lock_out_lane_patterns(
                 hr_sources=config.hr_event_sources, outcome_source=config.outcome_event_source

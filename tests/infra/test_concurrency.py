@@ -67,3 +67,14 @@ def test_any_one_action_can_reach_its_category_rate_within_lambdas_bounds(millis
                 (budget.maximum_concurrency - 1) * rate < budget.requests_per_second
             )
         assert budget.maximum_concurrency == min(1000, max(2, math.ceil(budget.requests_per_second / rate)))
+
+
+@pytest.mark.parametrize("millis", [1, 100, 250, 1000])
+def test_the_lock_out_lane_keeps_up_with_lock_out_calls_at_the_whole_budget(millis: int) -> None:
+    budget = category_budgets(assumed_record_millis=millis, quota_overrides={})[QuotaCategory.USER_UPDATE]
+    # Each of a leaver's two lock-out calls comes back as an outcome, and its HR event came first: three
+    # transitions of the lane for two calls
+    transitions_per_second = 25 * 3 / 2
+    assert budget.lock_out_lane_concurrency(2) == min(
+        1000, max(2, math.ceil(transitions_per_second * millis / 1000))
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 from typing import Any
 
 import pytest
 
 from cognito_workers import observability
-from cognito_workers.catalog import PLANNER, RECONCILER
+from cognito_workers.catalog import PLANNER, RECONCILER, QuotaCategory
 from cognito_workers.lifecycle.events import EVENT_TYPES, parse_lifecycle_event
 from cognito_workers.lifecycle.planner import LifecyclePlanner
 from cognito_workers.lifecycle.plans import plan_for
@@ -109,9 +110,15 @@ def test_the_lock_out_lane_is_the_planner_on_a_queue_of_its_own(
     assert ref_target(lane_env["QUEUE_URL"]) == lane["queue"]
     assert ref_target(lane_env["DEAD_LETTER_QUEUE_URL"]) == lane["dlq"]
     assert lane["queue"] != planner["queue"]
-    # Lambda's smallest maximum concurrency: a lane for the few leavers, never starved by the planner's
+    # Enough instances for the leavers' transitions (the HR event and two outcomes each) to keep up with
+    # their lock-out calls at UserUpdate's whole rate, at assumedRecordMillis per record (cdk.json: 25/s and
+    # 250 ms, 37.5 transitions a second at 4 per instance: 10)
+    context = synthesized.context
+    rate = context["quotaOverrides"].get("UserUpdate", QuotaCategory.USER_UPDATE.requests_per_second)
     mapping = workers.mappings[lane["mapping"]]["Properties"]
-    assert mapping["ScalingConfig"]["MaximumConcurrency"] == 2
+    assert mapping["ScalingConfig"]["MaximumConcurrency"] == math.ceil(
+        rate * 3 / 2 * context["assumedRecordMillis"] / 1000
+    )
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
