@@ -71,6 +71,11 @@ HandlerFactory = Callable[[], Handler]
 Prepare = Callable[[QueueConsumer[Any]], None]
 
 LONG_POLL_SECONDS = 1
+# While a function's invocations run, its poller receives without waiting (a long poll would hold up their
+# deletes) and, finding nothing, tries again after this long or when an invocation ends: Lambda's pollers
+# poll without pause, and with 1 s here a record arriving meanwhile waited up to a second at each hop (the
+# lock-out path's three hops, on the local pipeline).
+BUSY_POLL_SECONDS = 0.25
 # Between the receives that fill a batch during its batching window.
 BATCHING_POLL_SECONDS = 0.05
 DRAIN_CHECK_SECONDS = 0.2
@@ -277,7 +282,7 @@ class _EventSource:
                 with self._changed:
                     if not messages:
                         if busy:
-                            self._changed.wait(LONG_POLL_SECONDS)
+                            self._changed.wait(BUSY_POLL_SECONDS)
                         continue
                     self._invoking += 1
                     self._dispatched += 1
