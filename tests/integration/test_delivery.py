@@ -303,10 +303,10 @@ def test_too_little_time_left_hands_records_back_unprocessed(
 
 def _duplicate_found_in_progress(
     pipeline: Pipeline, sqs: Any, command: dict[str, Any], earlier_receives: int
-) -> str:
+) -> tuple[str, str]:
     """Deliver `command`, and while its Cognito call is in progress deliver a copy of it (after
     `earlier_receives` receives that did not process it), as a second invocation would: the copy's message
-    id, handed back."""
+    id and receipt handle, handed back."""
     action, url = command["action"], pipeline.deployment.queues[command["action"]].url
     copies: list[BatchReport] = []
 
@@ -333,7 +333,7 @@ def _duplicate_found_in_progress(
     (copy,) = copies
     (message_id,) = copy.failed_message_ids
     pipeline.in_flight.pop(action)  # not released by the test: only its own visibility brings it back
-    return message_id
+    return message_id, copy.failed_receipt_handles[0]
 
 
 def _seconds_until_delivered(pipeline: Pipeline, action: str, within: float) -> float | None:
@@ -354,7 +354,7 @@ def test_a_copy_found_in_progress_comes_back_within_seconds_and_is_skipped(
         "params": {"Username": user},
     }
 
-    message_id = _duplicate_found_in_progress(pipeline, sqs, command, earlier_receives=0)
+    message_id, _ = _duplicate_found_in_progress(pipeline, sqs, command, earlier_receives=0)
 
     # Back after 2 s, not after the queue's visibility timeout, and skipped: the first copy applied it
     seconds = _seconds_until_delivered(
@@ -376,7 +376,7 @@ def test_the_delivery_before_the_last_waits_out_the_visibility_timeout(
     }
 
     # Its receive count one short of the last: a holder that crashed has its in-progress marker expire first
-    _duplicate_found_in_progress(pipeline, sqs, command, earlier_receives=MAX_RECEIVE_COUNT - 2)
+    _, receipt = _duplicate_found_in_progress(pipeline, sqs, command, earlier_receives=MAX_RECEIVE_COUNT - 2)
 
     (retry,) = [
         line
@@ -386,3 +386,7 @@ def test_the_delivery_before_the_last_waits_out_the_visibility_timeout(
     assert (retry["error_code"], retry["receive_count"]) == ("InProgress", MAX_RECEIVE_COUNT - 1)
     assert "retry_in_seconds" not in retry  # the queue's visibility timeout stands
     assert _seconds_until_delivered(pipeline, "AdminDisableUser", within=3) is None
+    # (its last delivery, made now rather than after the timeout, where another test would find it)
+    pipeline.in_flight["AdminDisableUser"] = [receipt]
+    pipeline.release_in_flight("AdminDisableUser")
+    assert pipeline.deliver("AdminDisableUser").failed_message_ids == ()
