@@ -25,14 +25,14 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import boto3
 
+from benchmarks import hr_events
 from benchmarks.report import Figure, describe_machine, render
-from cognito_workers.catalog import ACTIONS_BY_NAME, PLANNER
+from cognito_workers.catalog import PLANNER
 from cognito_workers.lifecycle.state import LOCKED_OUT
-from local_aws.deployment import HR_SOURCE, LocalDeployment, provision
+from local_aws.deployment import LocalDeployment, provision
 from local_aws.pipeline import LocalPipeline, quiet_local_workers
 from local_aws.quotas import QuotaScale
 from local_aws.server import start_local_aws
@@ -46,7 +46,6 @@ QUOTA_SCALE = QuotaScale(0.2, {"UserUpdate": 1.0, "UserCreation": 0.1})  # see t
 GOAL_P99_SECONDS = 5.0
 VISIBILITY_TIMEOUT_SECONDS = 5
 TIME_LIMIT_SECONDS = {True: 300.0, False: 120.0}  # by lane: without it, the leavers wait for the backlog
-(_LOCK_OUT_CATEGORY,) = {ACTIONS_BY_NAME[name].quota for name in PLANNER.lock_out_actions}
 
 
 @dataclass(frozen=True)
@@ -90,13 +89,15 @@ def lock_out_under_backlog(*, lane: bool, joiners: int, leavers: int) -> LockOut
         pipeline.start()
         try:
             events = boto3.client("events")
-            put_events_in_batches(events, [_joiner(deployment, number) for number in range(joiners)])
+            joining = [hr_events.joiner(f"joiner-{number}", f"J{number}") for number in range(joiners)]
+            put_events_in_batches(events, hr_events.entries(deployment, joining))
             published: dict[str, float] = {}
             for username in leaver_names:
-                events.put_events(Entries=[_leaver(deployment, username)])  # type: ignore[list-item]
+                entry = hr_events.entries(deployment, [hr_events.leaver(username)])
+                events.put_events(Entries=entry)  # type: ignore[arg-type]
                 published[username] = time.monotonic()
             observed = _observe_lock_outs(observed_url, published, limit)
-            busiest_second = aws.quota_report().busiest_second(_LOCK_OUT_CATEGORY.quota_name)
+            busiest_second = aws.quota_report().busiest_second(PLANNER.lock_out_category.quota_name)
         finally:
             pipeline.stop()
     calls = len(PLANNER.lock_out_actions)
@@ -120,30 +121,6 @@ def _existing_users(deployment: LocalDeployment, count: int) -> list[str]:
             UserPoolId=deployment.user_pool_id, Username=username, MessageAction="SUPPRESS"
         )
     return names
-
-
-def _joiner(deployment: LocalDeployment, number: int) -> dict[str, Any]:
-    detail = {
-        "employeeId": f"J{number}",
-        "username": f"joiner-{number}",
-        "email": f"joiner-{number}@example.com",
-        "groups": ["staff"],
-        "sendInvitation": False,
-    }
-    return _entry(deployment, "EmployeeOnboarded", detail)
-
-
-def _leaver(deployment: LocalDeployment, username: str) -> dict[str, Any]:
-    return _entry(deployment, "EmployeeOffboarded", {"employeeId": username.upper(), "username": username})
-
-
-def _entry(deployment: LocalDeployment, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "EventBusName": deployment.event_bus_name,
-        "Source": HR_SOURCE,
-        "DetailType": detail_type,
-        "Detail": json.dumps(detail),
-    }
 
 
 def _lock_out_observed(deployment: LocalDeployment) -> str:
@@ -213,7 +190,7 @@ def run(*, smoke: bool = False) -> list[Figure]:
     joiners, leavers = (100, 5) if smoke else (JOINERS, LEAVERS)
     with_lane = lock_out_under_backlog(lane=True, joiners=joiners, leavers=leavers)
     without_lane = lock_out_under_backlog(lane=False, joiners=joiners, leavers=leavers)
-    category = _LOCK_OUT_CATEGORY
+    category = PLANNER.lock_out_category
     rate = QUOTA_SCALE.rate(category)
     minimum = len(PLANNER.lock_out_actions) * leavers / rate
     p99 = percentile(with_lane.applied, 0.99)

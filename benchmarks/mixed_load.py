@@ -36,11 +36,12 @@ from typing import Any, Literal
 import boto3
 from botocore.config import Config
 
+from benchmarks import hr_events
 from benchmarks.report import Figure, describe_machine, render
 from cognito_workers.catalog import ACTIONS_BY_NAME
 from cognito_workers.clients import CLIENT_CONFIG
 from cognito_workers.consumer import QueueConsumer
-from local_aws.deployment import HR_SOURCE, LocalDeployment, provision
+from local_aws.deployment import LocalDeployment, provision
 from local_aws.pipeline import LocalPipeline, Prepare, action_function, local_function, quiet_local_workers
 from local_aws.quotas import scaled_rates
 from local_aws.server import LocalAws, QuotaReport, start_local_aws
@@ -237,34 +238,9 @@ def _set_up_users(aws: LocalAws, deployment: LocalDeployment, count: int) -> lis
 
 def _publish_roster(deployment: LocalDeployment, leavers: list[str]) -> None:
     """The roster's HR events, for the planner: joiners with a group, leavers of users with a device."""
-    joiners = [
-        (
-            "EmployeeOnboarded",
-            {
-                "employeeId": f"J{number}",
-                "username": f"joiner-plan-{number}",
-                "email": f"joiner-plan-{number}@example.com",
-                "groups": ["staff"],
-                "sendInvitation": False,
-            },
-        )
-        for number in range(PLAN_JOINERS)
-    ]
-    leaving = [
-        ("EmployeeOffboarded", {"employeeId": username.upper(), "username": username}) for username in leavers
-    ]
-    put_events_in_batches(
-        boto3.client("events"),
-        [
-            {
-                "EventBusName": deployment.event_bus_name,
-                "Source": HR_SOURCE,
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail),
-            }
-            for detail_type, detail in [*joiners, *leaving]
-        ],
-    )
+    joiners = [hr_events.joiner(f"joiner-plan-{number}", f"J{number}") for number in range(PLAN_JOINERS)]
+    leaving = [hr_events.leaver(username) for username in leavers]
+    put_events_in_batches(boto3.client("events"), hr_events.entries(deployment, [*joiners, *leaving]))
 
 
 def _commands(users: list[User], rates: dict[str, int]) -> Iterator[list[tuple[str, str]]]:

@@ -296,9 +296,14 @@ def _wait_until_drained(sqs: Any, queues: dict[str, FunctionQueues]) -> str:
     """Until every queue is empty, or a queue still holds a message past its visibility timeout (as the
     stack deployed it) and the margin."""
     started = time.monotonic()
+    timeouts: dict[str, int] = {}  # by function, read once
     while remaining := undrained(sqs, queues):
-        longest = max(_visibility_timeout(sqs, queues[function].url) for function in remaining)
-        if time.monotonic() - started > longest + DRAIN_MARGIN_SECONDS:
+        for function in remaining.keys() - timeouts.keys():
+            timeouts[function] = _visibility_timeout(sqs, queues[function].url)
+        if (
+            time.monotonic() - started
+            > max(timeouts[function] for function in remaining) + DRAIN_MARGIN_SECONDS
+        ):
             return "; ".join(f"{function}: {depth}" for function, depth in remaining.items())
         time.sleep(1)
     return "all empty"

@@ -11,14 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from cognito_workers.catalog import (
-    ACTIONS,
-    ACTIONS_BY_NAME,
-    PLANNER,
-    RECONCILER,
-    QuotaCategory,
-    ResourceNames,
-)
+from cognito_workers.catalog import ACTIONS, PLANNER, RECONCILER, QuotaCategory, ResourceNames
 from infra.alarms import Alarms
 from infra.concurrency import category_budgets
 from infra.config import LOG_RETENTION_DAYS, DeploymentConfig
@@ -195,11 +188,10 @@ class CognitoWorkersStack(cdk.Stack):
         }
         self.lock_out_lane: LifecyclePlanner | None = None
         if config.lock_out_lane:
-            (lock_out_category,) = {ACTIONS_BY_NAME[name].quota for name in PLANNER.lock_out_actions}
             self.lock_out_lane = planner(
                 "LockOutLane",
                 lane=True,
-                maximum_concurrency=budgets[lock_out_category].lock_out_lane_concurrency(
+                maximum_concurrency=budgets[PLANNER.lock_out_category].lock_out_lane_concurrency(
                     len(PLANNER.lock_out_actions)
                 ),
             )

@@ -55,11 +55,8 @@ class QuotaScale:
     def of(cls, scale: float | QuotaScale) -> QuotaScale:
         return scale if isinstance(scale, QuotaScale) else cls(scale)
 
-    def of_category(self, category: QuotaCategory) -> float:
-        return self.categories.get(category.quota_name, self.default)
-
     def rate(self, category: QuotaCategory) -> float:
-        return category.requests_per_second * self.of_category(category)
+        return category.requests_per_second * self.categories.get(category.quota_name, self.default)
 
     def as_json(self) -> dict[str, Any]:
         return {"scale": self.default, "categories": dict(self.categories)}
@@ -113,7 +110,6 @@ class QuotaEnforcer:
             return {
                 "enforced": self.enforced,
                 "scale": self._scale.default,
-                "categories": dict(self._scale.categories),
                 "allowed": dict(self.allowed),
                 "throttled": dict(self.throttled),
                 "allowed_per_second": per_second,

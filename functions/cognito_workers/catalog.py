@@ -296,6 +296,12 @@ class PlannerSpec:
         return tuple(spec.name for spec in ACTIONS if spec.lock_out)
 
     @property
+    def lock_out_category(self) -> QuotaCategory:
+        """The one quota category of the lock-out actions, whose budget sizes the lock-out lane."""
+        (category,) = {spec.quota for spec in ACTIONS if spec.lock_out}
+        return category
+
+    @property
     def lock_out_lane_handler(self) -> str:
         return f"{self.lock_out_lane_handler_module}.handler"
 

@@ -17,7 +17,7 @@ from pydantic.fields import FieldInfo
 
 import cognito_workers.handlers
 import cognito_workers.params
-from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, RECONCILER, ActionSpec
+from cognito_workers.catalog import ACTIONS, ACTIONS_BY_NAME, PLANNER, RECONCILER, ActionSpec, QuotaCategory
 
 # A copy of the seed (000_d1d1a4f8fbbbdcfb.txt): the Swagger file that names the operations.
 SEED = Path(__file__).parents[1] / "data" / "seed_cognito_operations.yaml"
@@ -151,3 +151,9 @@ def _check_type(annotation: Any, metadata: list[Any], member: Shape, path: str) 
 def test_params_model_matches_botocore_input_shape(spec: ActionSpec) -> None:
     shape = SERVICE_MODEL.operation_model(spec.name).input_shape
     assert _check_structure(spec.params_model, shape, spec.name) == []
+
+
+def test_the_lock_out_actions_share_one_quota_category() -> None:
+    # The lock-out lane is sized by that one category's budget (infra/concurrency.py)
+    assert PLANNER.lock_out_actions == ("AdminDisableUser", "AdminUserGlobalSignOut")
+    assert PLANNER.lock_out_category is QuotaCategory.USER_UPDATE
